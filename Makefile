@@ -1,0 +1,27 @@
+# The two commands of the README. Everything else is plain CMake + CTest.
+BUILD_DIR ?= build
+CONFIG ?= config/airgate.yaml
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps build test run clean
+
+all: build
+
+deps:
+	scripts/install-deps
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+run: build
+	scripts/first-run
+	$(BUILD_DIR)/airgate run -c $(CONFIG)
+
+clean:
+	rm -rf $(BUILD_DIR)

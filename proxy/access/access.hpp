@@ -1,0 +1,104 @@
+// Access control (design §3 step 4, §5): the one place that owns the
+// satisfy any|all policy over the configured checks (IP allowlist, basic
+// auth), the throttle and the verified-credential cache.
+//
+// No Asio I/O here: addresses are boost::asio::ip::address values (a small
+// header-only value type), everything else is plain C++. The expensive part,
+// verifying a password hash (bcrypt ~50-100 ms), is split out so the session
+// can run it off the event loop:
+//
+//   auto ev = access.evaluate(input);          // cheap, never hashes
+//   if (ev.pending) {                           // a hash must be checked
+//     bool ok = access.verify(*ev.pending);     // expensive, thread-safe, run on a blocking pool
+//     decision = access.complete(std::move(ev), ok, now);
+//   } else decision = ev.decision;
+#pragma once
+
+#include "config/config.hpp"
+
+#include <boost/asio/ip/address.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace airgate::access {
+
+using Clock = std::chrono::steady_clock;
+using boost::asio::ip::address;
+
+struct AccessInput {
+  address client;                      // resolved client address (design §3 step 3)
+  std::string_view path;               // request path without query
+  std::string_view authorization;      // value of Authorization, empty when absent
+  std::string_view proxy_authorization;  // value of Proxy-Authorization, empty when absent
+  Clock::time_point now = Clock::now();
+};
+
+enum class Outcome {
+  allow,
+  unauthorized,     // 401 + WWW-Authenticate
+  forbidden,        // 403 (allowlist alone denied)
+  too_many_requests // 429 + Retry-After
+};
+
+struct AccessDecision {
+  Outcome outcome = Outcome::allow;
+  // Stable snake_case reason, for the access log and metrics labels:
+  // "public_path", "no_checks", "allowlist", "basic_auth" (allow reasons);
+  // "missing_credentials", "malformed_credentials", "unknown_user",
+  // "invalid_password", "ip_not_allowed", "throttled" (deny reasons).
+  std::string reason;
+  std::string user;                    // authenticated (or attempted) user name, may be empty
+  std::chrono::seconds retry_after{0}; // for too_many_requests
+  // Where the accepted basic credential came from, so the session strips the
+  // right header: true = Proxy-Authorization, false = Authorization.
+  bool credential_in_proxy_authorization = false;
+  bool credential_present = false;     // a Basic credential was found and parsed
+};
+
+// A credential that needs a hash check. Opaque to the session.
+struct PendingVerification {
+  std::string user;
+  std::string password;  // cleared after verification
+  std::string hash;
+  std::string cache_key;
+};
+
+struct Evaluation {
+  AccessDecision decision;                  // final unless `pending` is set
+  std::optional<PendingVerification> pending;
+  // internal: which checks passed so far, needed by complete()
+  bool allowlist_configured = false;
+  bool allowlist_passed = false;
+};
+
+class AccessControl {
+ public:
+  // Build from the config. `users` are the effective users: inline users,
+  // users_file entries and the environment user merged by the loader.
+  // Throws std::runtime_error with a precise message on bad CIDRs etc.
+  static std::shared_ptr<AccessControl> create(const config::Auth& auth,
+                                               std::vector<config::BasicUser> users);
+
+  Evaluation evaluate(const AccessInput& in);
+  bool verify(PendingVerification& p) const;  // thread-safe, no shared state touched
+  AccessDecision complete(Evaluation ev, bool verified, Clock::time_point now);
+
+  bool basic_configured() const;
+  bool allowlist_configured() const;
+  std::uint64_t verifications() const;  // how many hash verifications ran (for tests/metrics)
+
+  struct Impl;
+  explicit AccessControl(std::unique_ptr<Impl> impl);
+  ~AccessControl();
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace airgate::access

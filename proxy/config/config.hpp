@@ -1,0 +1,152 @@
+// The validated, immutable configuration snapshot (design §2).
+// Pure data: no Asio, no YAML types. Built by config/load.cpp, shared as
+// std::shared_ptr<const Config>; a reload builds a new one.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace airgate::config {
+
+using Duration = std::chrono::milliseconds;
+
+// A parsed upstream URL: http:// or https://, host, port. A path in the URL is
+// rejected at load time (nginx would rewrite; we keep the target unchanged).
+struct UpstreamUrl {
+  std::string scheme = "http";  // "http" | "https"
+  std::string host = "127.0.0.1";  // without brackets for IPv6
+  std::uint16_t port = 8000;
+  bool tls() const { return scheme == "https"; }
+  // "http://127.0.0.1:8000", IPv6 hosts in brackets.
+  std::string str() const;
+  // host:port as used in logs and as the pool key (with brackets for IPv6).
+  std::string authority() const;
+};
+
+struct SniCertificate {
+  std::vector<std::string> names;
+  std::string certificate;
+  std::string private_key;
+};
+
+struct Tls {
+  // Empty certificate and private_key: a self-signed certificate is generated
+  // in memory at start (design §2).
+  std::string certificate;
+  std::string private_key;
+  std::string min_version = "1.2";  // "1.2" | "1.3"
+  std::vector<SniCertificate> sni;
+  std::optional<std::string> client_ca;
+};
+
+struct Listener {
+  std::string address = "0.0.0.0:8443";  // as written
+  std::string host = "0.0.0.0";          // without brackets
+  std::uint16_t port = 8443;
+  std::optional<Tls> tls;                // nullopt: plain HTTP
+  bool proxy_protocol = false;
+  std::optional<std::string> redirect_to_https;  // origin, no trailing slash
+};
+
+struct Upstream {
+  UpstreamUrl url;
+  std::optional<std::string> ca_file;
+  Duration connect_timeout = std::chrono::seconds(10);
+  Duration read_timeout = std::chrono::seconds(3600);
+  Duration send_timeout = std::chrono::seconds(3600);
+  std::size_t max_idle_connections = 64;
+};
+
+struct Route {
+  std::string path_prefix;
+  Upstream upstream;  // unset fields inherit from the top-level upstream
+};
+
+struct Limits {
+  std::uint64_t max_body_size = 200ull * 1024 * 1024;  // 0 = unlimited
+  std::uint64_t max_header_size = 64ull * 1024;
+  Duration handshake_timeout = std::chrono::seconds(10);
+  Duration client_header_timeout = std::chrono::seconds(60);
+  Duration client_body_timeout = std::chrono::seconds(60);
+  Duration keepalive_timeout = std::chrono::seconds(75);
+  std::size_t max_connections = 10000;
+};
+
+struct BasicUser {
+  std::string user;
+  std::string hash;  // htpasswd hash string
+};
+
+struct Throttle {
+  std::size_t max_failures = 10;
+  Duration window = std::chrono::seconds(60);
+  Duration block = std::chrono::seconds(300);
+};
+
+enum class Satisfy { any, all };
+
+struct Auth {
+  std::string realm = "Welcome to Airbyte";
+  std::optional<std::string> users_file;
+  std::vector<BasicUser> users;
+  std::vector<std::string> allow;  // CIDRs / addresses, validated at load
+  Satisfy satisfy = Satisfy::any;
+  bool forward_authorization = false;
+  std::vector<std::string> public_paths;
+  Throttle throttle;
+  // Set by the environment overlay when BASIC_AUTH_USERNAME and
+  // BASIC_AUTH_PASSWORD are both present and empty: auth explicitly disabled.
+  bool disabled_by_env = false;
+  // The plain-text password from the environment, kept only so the self-check
+  // can judge its strength; never logged.
+  std::optional<std::string> env_password;
+};
+
+struct Headers {
+  std::optional<std::string> hsts;
+  bool request_id = true;
+};
+
+struct Admin {
+  std::optional<std::string> address = std::string("127.0.0.1:9901");
+};
+
+enum class LogFormat { text, json };
+
+struct Logging {
+  std::string level = "info";  // trace|debug|info|warn|error
+  LogFormat format = LogFormat::text;
+  std::string access_log = "stdout";  // stdout | stderr | off | path
+};
+
+enum class SelfcheckMode { warn, enforce };
+
+struct Security {
+  SelfcheckMode selfcheck = SelfcheckMode::warn;
+};
+
+struct Config {
+  std::vector<Listener> listen{Listener{"0.0.0.0:8443", "0.0.0.0", 8443, Tls{}, false, std::nullopt}};
+  Upstream upstream;
+  std::vector<Route> routes;
+  Limits limits;
+  Auth auth;
+  std::vector<std::string> trusted_proxies;  // CIDRs
+  Headers headers;
+  Admin admin;
+  Logging logging;
+  unsigned workers = 0;  // 0 = auto (number of CPUs)
+  Duration shutdown_grace = std::chrono::seconds(30);
+  Duration reload_watch = std::chrono::seconds(10);
+  Security security;
+
+  std::string source = "<defaults>";  // file the snapshot came from
+};
+
+using ConfigPtr = std::shared_ptr<const Config>;
+
+}  // namespace airgate::config
