@@ -67,6 +67,10 @@ struct PendingVerification {
   std::string password;  // cleared after verification
   std::string hash;
   std::string cache_key;
+  // false: the user does not exist; `hash` is then a stand-in of the same cost
+  // so an unknown user takes as long as a wrong password. complete() denies it
+  // whatever verify() returned.
+  bool known_user = true;
 };
 
 struct Evaluation {
@@ -75,6 +79,7 @@ struct Evaluation {
   // internal: which checks passed so far, needed by complete()
   bool allowlist_configured = false;
   bool allowlist_passed = false;
+  address client;                           // for the throttle in complete()
 };
 
 class AccessControl {
@@ -89,9 +94,14 @@ class AccessControl {
   bool verify(PendingVerification& p) const;  // thread-safe, no shared state touched
   AccessDecision complete(Evaluation ev, bool verified, Clock::time_point now);
 
+  // Header value for a 401: Basic realm="<realm>", charset="UTF-8".
+  std::string www_authenticate() const;
+
   bool basic_configured() const;
   bool allowlist_configured() const;
   std::uint64_t verifications() const;  // how many hash verifications ran (for tests/metrics)
+  std::size_t cached_credentials() const;  // entries in the verified-credential cache
+  std::size_t throttled_addresses() const; // entries in the throttle table
 
   struct Impl;
   explicit AccessControl(std::unique_ptr<Impl> impl);
@@ -100,5 +110,8 @@ class AccessControl {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+// `Basic realm="..." , charset="UTF-8"` with '"' and '\\' in the realm escaped.
+std::string www_authenticate_value(std::string_view realm);
 
 }  // namespace airgate::access

@@ -1,0 +1,217 @@
+// The satisfy any|all policy (design §3 step 4), nginx semantics:
+//
+//   checks configured: allowlist when auth.allow is non-empty; basic when
+//   there are users or a users_file is set (an empty users file denies
+//   everyone rather than opening the proxy), unless disabled_by_env.
+//
+//   1. path in public_paths (exact match, path without query) -> allow "public_path"
+//   2. no check configured                                     -> allow "no_checks"
+//   3. client address blocked by the throttle                  -> 429 "throttled", no hash work
+//   4. satisfy any: allowlist passes -> allow "allowlist"; else basic if configured
+//                   (401 on failure, even when the allowlist also failed); allowlist
+//                   alone configured and failing -> 403 "ip_not_allowed"
+//      satisfy all: allowlist configured and failing -> 403 "ip_not_allowed";
+//                   then basic if configured (401 on failure)
+//   5. basic: credential from Proxy-Authorization when it holds Basic, else
+//      Authorization when it holds Basic; none -> 401 "missing_credentials";
+//      unparsable -> 401 "malformed_credentials" (counts as a failure);
+//      cached -> allow "basic_auth" without hashing; else a PendingVerification.
+//      Unknown users are verified against a real configured user's hash (the
+//      first one) so they cost the same time, and are denied "unknown_user".
+//      Failures feed the throttle; success clears the failure count.
+#include "access/access.hpp"
+
+#include "access/credential_cache.hpp"
+#include "access/credentials.hpp"
+#include "access/htpasswd.hpp"
+#include "access/ip_allowlist.hpp"
+#include "access/throttle.hpp"
+
+#include <atomic>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace airgate::access {
+namespace {
+
+// bcrypt (cost 10) of a random string nobody knows; used as the stand-in hash
+// for unknown users when no user is configured (users_file empty).
+constexpr const char* kFallbackDummyHash = "$2y$10$h8ohs5HvtWdHX/wIvzqJO.BGXtrt7Ivnw/LeX7WtPZzOn91nUrj0y";
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) {
+    if (!out.empty()) out += "; ";
+    out += s;
+  }
+  return out;
+}
+
+}  // namespace
+
+struct AccessControl::Impl {
+  explicit Impl(const config::Auth& a) : auth(a), throttle(a.throttle) {}
+
+  config::Auth auth;
+  std::unordered_map<std::string, std::string> users;
+  std::unordered_set<std::string> public_paths;
+  IpAllowlist allow;
+  bool basic_on = false;
+  bool allow_on = false;
+  Throttle throttle;
+  CredentialCache cache;
+  std::string dummy_hash = kFallbackDummyHash;
+  std::atomic<std::uint64_t> verifications{0};
+};
+
+std::string www_authenticate_value(std::string_view realm) {
+  std::string out = "Basic realm=\"";
+  for (char c : realm) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) continue;
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += "\", charset=\"UTF-8\"";
+  return out;
+}
+
+std::shared_ptr<AccessControl> AccessControl::create(const config::Auth& auth,
+                                                     std::vector<config::BasicUser> users) {
+  auto impl = std::make_unique<Impl>(auth);
+  std::vector<std::string> errors;
+  impl->allow = IpAllowlist::parse(auth.allow, errors);
+  if (!errors.empty()) throw std::runtime_error("auth.allow: " + join(errors));
+  for (auto& u : users) {
+    std::string why;
+    if (u.user.empty()) throw std::runtime_error("auth: a basic user has an empty name");
+    if (!valid_hash(u.hash, &why)) throw std::runtime_error("auth: user '" + u.user + "': " + why);
+    if (impl->users.empty()) impl->dummy_hash = u.hash;  // same cost class as a real user
+    impl->users[u.user] = std::move(u.hash);             // a later duplicate wins
+  }
+  impl->public_paths.insert(auth.public_paths.begin(), auth.public_paths.end());
+  impl->allow_on = !impl->allow.empty();
+  impl->basic_on = !auth.disabled_by_env && (!impl->users.empty() || auth.users_file.has_value());
+  return std::make_shared<AccessControl>(std::move(impl));
+}
+
+AccessControl::AccessControl(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+AccessControl::~AccessControl() = default;
+
+bool AccessControl::basic_configured() const { return impl_->basic_on; }
+bool AccessControl::allowlist_configured() const { return impl_->allow_on; }
+std::uint64_t AccessControl::verifications() const { return impl_->verifications.load(); }
+std::size_t AccessControl::cached_credentials() const { return impl_->cache.size(); }
+std::size_t AccessControl::throttled_addresses() const { return impl_->throttle.size(); }
+std::string AccessControl::www_authenticate() const { return www_authenticate_value(impl_->auth.realm); }
+
+Evaluation AccessControl::evaluate(const AccessInput& in) {
+  Impl& m = *impl_;
+  Evaluation ev;
+  ev.client = normalize(in.client);
+  ev.allowlist_configured = m.allow_on;
+  AccessDecision& d = ev.decision;
+  auto deny = [&](Outcome o, const char* reason) {
+    d.outcome = o;
+    d.reason = reason;
+    return ev;
+  };
+
+  if (m.public_paths.count(std::string(in.path))) {
+    d.reason = "public_path";
+    return ev;
+  }
+  if (!m.allow_on && !m.basic_on) {
+    d.reason = "no_checks";
+    return ev;
+  }
+  if (auto retry = m.throttle.blocked(ev.client, in.now)) {
+    d.retry_after = *retry;
+    return deny(Outcome::too_many_requests, "throttled");
+  }
+
+  ev.allowlist_passed = m.allow_on && m.allow.contains(ev.client);
+  if (m.auth.satisfy == config::Satisfy::any) {
+    if (ev.allowlist_passed) {
+      d.reason = "allowlist";
+      return ev;
+    }
+    if (!m.basic_on) return deny(Outcome::forbidden, "ip_not_allowed");
+  } else {
+    if (m.allow_on && !ev.allowlist_passed) return deny(Outcome::forbidden, "ip_not_allowed");
+    if (!m.basic_on) {
+      d.reason = "allowlist";
+      return ev;
+    }
+  }
+
+  // Basic auth.
+  BasicCredential cred;
+  if (is_basic_scheme(in.proxy_authorization)) {
+    cred = parse_basic(in.proxy_authorization);
+    d.credential_in_proxy_authorization = true;
+  } else if (is_basic_scheme(in.authorization)) {
+    cred = parse_basic(in.authorization);
+  }
+  if (cred.status == CredentialStatus::absent) {
+    d.credential_in_proxy_authorization = false;
+    return deny(Outcome::unauthorized, "missing_credentials");
+  }
+  if (cred.status == CredentialStatus::malformed) {
+    m.throttle.record_failure(ev.client, in.now);
+    return deny(Outcome::unauthorized, "malformed_credentials");
+  }
+  d.credential_present = true;
+  d.user = cred.user;
+
+  PendingVerification p;
+  auto it = m.users.find(cred.user);
+  p.known_user = it != m.users.end();
+  if (p.known_user) {
+    p.cache_key = m.cache.key(cred.user, cred.password);
+    if (m.cache.contains(p.cache_key, in.now)) {
+      wipe(cred.password);
+      d.reason = "basic_auth";
+      return ev;
+    }
+    p.hash = it->second;
+  } else {
+    p.hash = m.dummy_hash;
+  }
+  p.user = cred.user;
+  p.password = std::move(cred.password);
+  wipe(cred.password);
+  // Provisional decision, replaced by complete().
+  d.outcome = Outcome::unauthorized;
+  d.reason = p.known_user ? "invalid_password" : "unknown_user";
+  ev.pending = std::move(p);
+  return ev;
+}
+
+bool AccessControl::verify(PendingVerification& p) const {
+  impl_->verifications.fetch_add(1, std::memory_order_relaxed);
+  bool ok = verify_password(p.hash, p.password);
+  wipe(p.password);
+  return ok && p.known_user;
+}
+
+AccessDecision AccessControl::complete(Evaluation ev, bool verified, Clock::time_point now) {
+  Impl& m = *impl_;
+  if (!ev.pending) return std::move(ev.decision);
+  PendingVerification& p = *ev.pending;
+  wipe(p.password);
+  AccessDecision d = std::move(ev.decision);
+  if (verified && p.known_user) {
+    m.cache.insert(p.cache_key, now);
+    m.throttle.record_success(ev.client, now);
+    d.outcome = Outcome::allow;
+    d.reason = "basic_auth";
+    return d;
+  }
+  m.throttle.record_failure(ev.client, now);
+  d.outcome = Outcome::unauthorized;
+  d.reason = p.known_user ? "invalid_password" : "unknown_user";
+  return d;
+}
+
+}  // namespace airgate::access
