@@ -12,6 +12,7 @@
 """
 
 import hashlib
+import itertools
 import http.client
 import json
 import os
@@ -34,7 +35,9 @@ if TOOLS not in sys.path:
 
 import test_upstream  # noqa: E402  (tests/tools/test_upstream.py)
 from test_upstream import Upstream, ws_frame, ws_accept, pattern, PATTERN_BLOCK  # noqa: E402,F401
+from test_upstream import SET_COOKIES as SET_COOKIES_EXPECTED  # noqa: E402,F401
 
+_TAGS = itertools.count(1)
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
 MiB = 1024 * 1024
@@ -591,6 +594,46 @@ class RawConn:
                     break
         return Response(status, reason, version, headers, bytes(body), complete, interim)
 
+    def poll_incoming(self):
+        """Non-blocking: pull any application data the peer already sent into
+        buf. True if data arrived or the peer closed (TLS 1.3 session tickets
+        alone do not count)."""
+        r, _, _ = select.select([self.raw], [], [], 0)
+        pending = self.sock.pending() if hasattr(self.sock, "pending") else 0
+        if not r and not pending:
+            return False
+        old = self.sock.gettimeout()
+        self.sock.settimeout(0)
+        try:
+            data = self.sock.recv(65536)
+        except (ssl.SSLWantReadError, BlockingIOError):
+            return False
+        except (ConnectionResetError, ssl.SSLError, OSError):
+            self.eof = True
+            return True
+        finally:
+            try:
+                self.sock.settimeout(old)
+            except OSError:
+                pass
+        if not data:
+            self.eof = True
+            return True
+        self.buf += data
+        return True
+
+    def send_body(self, chunks):
+        """Send body pieces, stopping early when the peer answers or closes.
+        Returns True when everything was sent."""
+        for piece in chunks:
+            if self.poll_incoming():
+                return False
+            try:
+                self.sock.sendall(piece)
+            except (BrokenPipeError, ConnectionResetError, socket.timeout, TimeoutError, ssl.SSLError, OSError):
+                return False
+        return True
+
     def closed_by_peer(self, timeout=3.0):
         """True if the peer closes (EOF/reset) within timeout with no further data
         other than what is already buffered. Data that arrives is kept in buf."""
@@ -753,6 +796,19 @@ class AirgateTestCase(unittest.TestCase):
         c = RawConn(lst.port, host=lst.host, tls=lst.tls if tls is None else tls, ctx=self.ctx(), timeout=timeout)
         self.addCleanup(c.close)
         return c
+
+    def echo(self, ag, up, headers=(), method="GET", path="/echo", body=b"", listener=0, raw_request=None):
+        """Send one request (raw, exact headers) on a fresh connection; return
+        (Response, upstream Record or None). The target gets a unique tag."""
+        tag = "%d-%d" % (os.getpid(), next(_TAGS))
+        target = path + ("&" if "?" in path else "?") + "tag=" + tag
+        c = self.raw(ag, listener)
+        c.send(raw_request(target) if raw_request else request_bytes(method, target, headers, body))
+        resp = c.read_response(method)
+        up.wait_for(lambda u: [r for r in u.requests() if r.target == target and
+                               (r.body_complete or r.body_error)], timeout=2)
+        recs = [r for r in up.requests() if r.target == target]
+        return resp, (recs[-1] if recs else None)
 
     def assertErrorResponse(self, resp, status, json_expected, must_mention=(), ag=None):
         """Checks the error format of design §3: JSON {status,error,message} or HTML."""
