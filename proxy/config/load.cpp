@@ -752,6 +752,9 @@ class Parser {
             error(*r, "invalid redirect origin: " + why);
         }
       }
+      if (l.redirect_to_https && l.tls && l.tls->client_ca)
+        error_at(item.node, item.path,
+                 "tls.client_ca cannot be combined with redirect_to_https (a redirect listener answers 308 to everyone)");
       out.push_back(std::move(l));
     }
     cfg.listen = std::move(out);

@@ -76,7 +76,7 @@ std::optional<Duration> parse_duration(std::string_view text, std::string* error
   else if (unit == "h")
     factor = 3600ull * 1000;
   else {
-    set_error(error, "unknown unit \"" + std::string(unit) + "\" (use ms, s, m or h)");
+    set_error(error, "unknown unit \"" + std::string(unit) + "\"; use ms, s, m or h");
     return std::nullopt;
   }
   const auto max = static_cast<std::uint64_t>(std::numeric_limits<Duration::rep>::max());
@@ -103,7 +103,7 @@ std::optional<std::uint64_t> parse_size(std::string_view text, std::string* erro
     factor = 1ull << 30;
   else {
     set_error(error, "unknown unit \"" + std::string(unit) +
-                         "\" (use k, K, KiB, m, M, MiB, g, G or GiB; all are binary: 1K = 1024)");
+                         "\"; use k, K, KiB, m, M, MiB, g, G or GiB (binary: 1K = 1024)");
     return std::nullopt;
   }
   auto bytes = checked_mul(*value, factor, std::numeric_limits<std::uint64_t>::max());

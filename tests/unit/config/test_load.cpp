@@ -402,7 +402,7 @@ TEST_CASE("type errors name the dotted key path", "[config][load]") {
   CHECK(msg("limits: { max_body_size: { a: 1 } }") == "limits.max_body_size: expected a size like 200M, got a mapping");
   CHECK(msg("limits: { max_header_size: 100 }") == "limits.max_header_size: must be at least 1 KiB, got \"100\"");
   CHECK(msg("limits: { handshake_timeout: 1d }") ==
-        "limits.handshake_timeout: expected a duration like 90s, got \"1d\" (unknown unit \"d\" (use ms, s, m or h))");
+        "limits.handshake_timeout: expected a duration like 90s, got \"1d\" (unknown unit \"d\"; use ms, s, m or h)");
   CHECK(msg("limits: { keepalive_timeout: 0 }") == "limits.keepalive_timeout: must be greater than 0");
   CHECK(msg("limits: { max_connections: 0 }") == "limits.max_connections: must be at least 1, got 0");
   CHECK(msg("limits: { max_connections: lots }") == "limits.max_connections: expected an integer, got \"lots\"");
@@ -534,6 +534,8 @@ TEST_CASE("redirect_to_https validation", "[config][load]") {
   // A redirect listener may also terminate TLS.
   auto t = ok("listen: [{ address: \"0.0.0.0:80\", tls: {}, redirect_to_https: \"https://a.example\" }]");
   CHECK(t.listen[0].tls.has_value());
+  auto mtls = bad("listen: [{ address: \"0.0.0.0:80\", tls: { client_ca: ca.pem }, redirect_to_https: \"https://a\" }]");
+  CHECK_THAT(mtls.problems[0].message, Catch::StartsWith("listen[0]: tls.client_ca cannot be combined with redirect_to_https"));
   for (auto b : {"https://a.example/path", "ftp://a.example", "a.example", "https://", "https://u:p@a.example",
                  "https://a.example?x=1"}) {
     INFO(b);
