@@ -35,9 +35,21 @@ void Throttle::make_room(Clock::time_point now) {
     entries_.erase(it);
     lru_.pop_back();
   }
+  // Still full: evict the coldest entry that is not blocked (looking at a
+  // few from the cold end only, to keep this O(1)); else the coldest one.
   while (entries_.size() >= max_entries_ && !lru_.empty()) {
-    entries_.erase(lru_.back());
-    lru_.pop_back();
+    auto victim = std::prev(lru_.end());
+    auto probe = victim;
+    for (int i = 0; i < 32; ++i) {
+      if (entries_.at(*probe).blocked_until <= now) {
+        victim = probe;
+        break;
+      }
+      if (probe == lru_.begin()) break;
+      --probe;
+    }
+    entries_.erase(*victim);
+    lru_.erase(victim);
   }
 }
 

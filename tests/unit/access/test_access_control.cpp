@@ -1,0 +1,318 @@
+#include "access/access.hpp"
+#include "access/base64.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+using namespace airgate::access;
+using namespace std::chrono_literals;
+using airgate::config::Auth;
+using airgate::config::BasicUser;
+using airgate::config::Satisfy;
+using boost::asio::ip::make_address;
+
+namespace {
+
+// htpasswd -nbB -C 5 alice 'correct horse'; htpasswd -nbm bob 'correct horse'
+const BasicUser kAlice{"alice", "$2y$05$ujaVGHB6fRFwKBCSbayl.u/fK.ErxcvpkvlJd4D2J7m0tAgYSbGBu"};
+const BasicUser kBob{"bob", "$apr1$iBhDyKqJ$WvFQpBnnwDT6xEyZOqQeG."};
+
+std::string basic(const std::string& user, const std::string& pw) {
+  return "Basic " + base64_encode(user + ":" + pw);
+}
+
+AccessDecision run(AccessControl& ac, const AccessInput& in) {
+  auto ev = ac.evaluate(in);
+  if (ev.pending) {
+    bool ok = ac.verify(*ev.pending);
+    return ac.complete(std::move(ev), ok, in.now);
+  }
+  return ev.decision;
+}
+
+AccessInput req(const char* client, std::string_view authorization = {}, std::string_view proxy_auth = {},
+                std::string_view path = "/") {
+  AccessInput in;
+  in.client = make_address(client);
+  in.path = path;
+  in.authorization = authorization;
+  in.proxy_authorization = proxy_auth;
+  return in;
+}
+
+enum class Allow { none, pass, fail };
+enum class Creds { valid, invalid, missing };
+
+}  // namespace
+
+TEST_CASE("satisfy any|all over every combination", "[access][policy]") {
+  const std::string good = basic("alice", "correct horse");
+  const std::string bad = basic("alice", "wrong horse");
+  struct Row {
+    Satisfy satisfy;
+    Allow allow;
+    bool basic_on;
+    Creds creds;
+    Outcome outcome;
+    const char* reason;
+  };
+  using S = Satisfy;
+  using A = Allow;
+  using C = Creds;
+  using O = Outcome;
+  const Row rows[] = {
+      // no allowlist
+      {S::any, A::none, false, C::missing, O::allow, "no_checks"},
+      {S::all, A::none, false, C::missing, O::allow, "no_checks"},
+      {S::any, A::none, true, C::valid, O::allow, "basic_auth"},
+      {S::any, A::none, true, C::invalid, O::unauthorized, "invalid_password"},
+      {S::any, A::none, true, C::missing, O::unauthorized, "missing_credentials"},
+      {S::all, A::none, true, C::valid, O::allow, "basic_auth"},
+      {S::all, A::none, true, C::invalid, O::unauthorized, "invalid_password"},
+      {S::all, A::none, true, C::missing, O::unauthorized, "missing_credentials"},
+      // allowlist alone
+      {S::any, A::pass, false, C::missing, O::allow, "allowlist"},
+      {S::any, A::fail, false, C::missing, O::forbidden, "ip_not_allowed"},
+      {S::any, A::fail, false, C::valid, O::forbidden, "ip_not_allowed"},
+      {S::all, A::pass, false, C::missing, O::allow, "allowlist"},
+      {S::all, A::fail, false, C::valid, O::forbidden, "ip_not_allowed"},
+      // both, satisfy any: allowlist pass needs no credentials; else basic decides (401, not 403)
+      {S::any, A::pass, true, C::valid, O::allow, "allowlist"},
+      {S::any, A::pass, true, C::invalid, O::allow, "allowlist"},
+      {S::any, A::pass, true, C::missing, O::allow, "allowlist"},
+      {S::any, A::fail, true, C::valid, O::allow, "basic_auth"},
+      {S::any, A::fail, true, C::invalid, O::unauthorized, "invalid_password"},
+      {S::any, A::fail, true, C::missing, O::unauthorized, "missing_credentials"},
+      // both, satisfy all: allowlist failure is 403 whatever the credentials
+      {S::all, A::pass, true, C::valid, O::allow, "basic_auth"},
+      {S::all, A::pass, true, C::invalid, O::unauthorized, "invalid_password"},
+      {S::all, A::pass, true, C::missing, O::unauthorized, "missing_credentials"},
+      {S::all, A::fail, true, C::valid, O::forbidden, "ip_not_allowed"},
+      {S::all, A::fail, true, C::invalid, O::forbidden, "ip_not_allowed"},
+      {S::all, A::fail, true, C::missing, O::forbidden, "ip_not_allowed"},
+  };
+  for (const auto& r : rows) {
+    Auth auth;
+    auth.satisfy = r.satisfy;
+    if (r.allow != A::none) auth.allow = {"10.0.0.0/8"};
+    std::vector<BasicUser> users;
+    if (r.basic_on) users = {kAlice};
+    auto ac = AccessControl::create(auth, users);
+    const char* client = r.allow == A::fail ? "192.0.2.1" : "10.1.2.3";
+    std::string header = r.creds == C::valid ? good : r.creds == C::invalid ? bad : "";
+    auto d = run(*ac, req(client, header));
+    INFO("satisfy=" << (r.satisfy == S::any ? "any" : "all") << " allow=" << int(r.allow)
+                    << " basic=" << r.basic_on << " creds=" << int(r.creds));
+    CHECK(d.outcome == r.outcome);
+    CHECK(d.reason == r.reason);
+    CHECK(ac->basic_configured() == r.basic_on);
+    CHECK(ac->allowlist_configured() == (r.allow != A::none));
+  }
+}
+
+TEST_CASE("public paths skip every check, exact match only", "[access][policy]") {
+  Auth auth;
+  auth.allow = {"10.0.0.0/8"};
+  auth.satisfy = Satisfy::all;
+  auth.public_paths = {"/api/v1/health"};
+  auto ac = AccessControl::create(auth, {kAlice});
+  auto d = run(*ac, req("192.0.2.1", "", "", "/api/v1/health"));
+  CHECK(d.outcome == Outcome::allow);
+  CHECK(d.reason == "public_path");
+  CHECK(run(*ac, req("192.0.2.1", "", "", "/api/v1/health/")).outcome == Outcome::forbidden);
+  CHECK(run(*ac, req("192.0.2.1", "", "", "/api/v1/healthz")).outcome == Outcome::forbidden);
+  CHECK(run(*ac, req("192.0.2.1", "", "", "/api/v1")).outcome == Outcome::forbidden);
+}
+
+TEST_CASE("credentials: Proxy-Authorization first, Bearer is not a credential", "[access][policy]") {
+  auto ac = AccessControl::create(Auth{}, {kAlice, kBob});
+  const std::string good = basic("alice", "correct horse");
+
+  SECTION("Basic in Authorization") {
+    auto d = run(*ac, req("192.0.2.1", good));
+    CHECK(d.outcome == Outcome::allow);
+    CHECK(d.user == "alice");
+    CHECK(d.credential_present);
+    CHECK_FALSE(d.credential_in_proxy_authorization);
+  }
+  SECTION("Basic in Proxy-Authorization, Bearer in Authorization (API clients)") {
+    auto d = run(*ac, req("192.0.2.1", "Bearer eyJhbGciOi.e30.sig", basic("bob", "correct horse")));
+    CHECK(d.outcome == Outcome::allow);
+    CHECK(d.user == "bob");
+    CHECK(d.credential_in_proxy_authorization);
+  }
+  SECTION("Proxy-Authorization wins over Authorization") {
+    auto d = run(*ac, req("192.0.2.1", good, basic("bob", "wrong")));
+    CHECK(d.outcome == Outcome::unauthorized);
+    CHECK(d.user == "bob");
+    CHECK(d.credential_in_proxy_authorization);
+  }
+  SECTION("non-Basic Proxy-Authorization falls back to Authorization") {
+    auto d = run(*ac, req("192.0.2.1", good, "Negotiate abc"));
+    CHECK(d.outcome == Outcome::allow);
+    CHECK_FALSE(d.credential_in_proxy_authorization);
+  }
+  SECTION("Bearer alone is missing credentials") {
+    auto d = run(*ac, req("192.0.2.1", "Bearer abc"));
+    CHECK(d.outcome == Outcome::unauthorized);
+    CHECK(d.reason == "missing_credentials");
+    CHECK_FALSE(d.credential_present);
+  }
+  SECTION("malformed credentials are a 401, not a crash") {
+    for (std::string h : {std::string("Basic"), std::string("Basic !!!"), std::string("Basic YWxpY2U="),
+                          "Basic " + std::string(5000, 'A')}) {
+      auto d = run(*ac, req("192.0.2.1", h));
+      CHECK(d.outcome == Outcome::unauthorized);
+      CHECK(d.reason == "malformed_credentials");
+    }
+  }
+  SECTION("unknown user") {
+    auto d = run(*ac, req("192.0.2.1", basic("mallory", "correct horse")));
+    CHECK(d.outcome == Outcome::unauthorized);
+    CHECK(d.reason == "unknown_user");
+    CHECK(d.user == "mallory");
+  }
+  SECTION("401 header value") {
+    CHECK(ac->www_authenticate() == "Basic realm=\"Welcome to Airbyte\", charset=\"UTF-8\"");
+    CHECK(www_authenticate_value("a \"b\" \\c\r\n") == "Basic realm=\"a \\\"b\\\" \\\\c\", charset=\"UTF-8\"");
+  }
+}
+
+TEST_CASE("unknown users still cost one verification with a real user's hash", "[access][policy]") {
+  auto ac = AccessControl::create(Auth{}, {kAlice});
+  auto ev = ac->evaluate(req("192.0.2.1", basic("mallory", "correct horse")));
+  REQUIRE(ev.pending);
+  CHECK_FALSE(ev.pending->known_user);
+  CHECK(ev.pending->hash == kAlice.hash);
+  // even when the password matches that hash, the unknown user is denied
+  bool ok = ac->verify(*ev.pending);
+  CHECK_FALSE(ok);
+  CHECK(ac->verifications() == 1);
+  auto d = ac->complete(std::move(ev), true, Clock::now());
+  CHECK(d.outcome == Outcome::unauthorized);
+  CHECK(d.reason == "unknown_user");
+}
+
+TEST_CASE("verified-credential cache avoids repeated verification", "[access][cache]") {
+  auto ac = AccessControl::create(Auth{}, {kAlice, kBob});
+  const std::string good = basic("alice", "correct horse");
+  for (int i = 0; i < 10; ++i) {
+    auto d = run(*ac, req("192.0.2.1", good));
+    CHECK(d.outcome == Outcome::allow);
+    CHECK(d.user == "alice");
+  }
+  CHECK(ac->verifications() == 1);
+  CHECK(ac->cached_credentials() == 1);
+
+  // a wrong password is never served from the cache, and not cached
+  CHECK(run(*ac, req("192.0.2.1", basic("alice", "wrong"))).outcome == Outcome::unauthorized);
+  CHECK(run(*ac, req("192.0.2.1", basic("alice", "wrong"))).outcome == Outcome::unauthorized);
+  CHECK(ac->verifications() == 3);
+
+  // the same password for another user is a different entry
+  CHECK(run(*ac, req("192.0.2.1", basic("bob", "correct horse"))).outcome == Outcome::allow);
+  CHECK(ac->verifications() == 4);
+  CHECK(run(*ac, req("192.0.2.1", basic("bob", "correct horse"))).outcome == Outcome::allow);
+  CHECK(ac->verifications() == 4);
+
+  // the evaluation of a cached credential needs no verification at all
+  auto ev = ac->evaluate(req("192.0.2.1", good));
+  CHECK_FALSE(ev.pending);
+  CHECK(ev.decision.outcome == Outcome::allow);
+  CHECK(ev.decision.reason == "basic_auth");
+
+  // entries expire after the TTL (5 minutes)
+  auto later = req("192.0.2.1", good);
+  later.now = Clock::now() + 6min;
+  CHECK(run(*ac, later).outcome == Outcome::allow);
+  CHECK(ac->verifications() == 5);
+
+  // a new AccessControl (reload) starts with an empty cache
+  auto reloaded = AccessControl::create(Auth{}, {kAlice});
+  CHECK(reloaded->cached_credentials() == 0);
+  CHECK(run(*reloaded, req("192.0.2.1", good)).outcome == Outcome::allow);
+  CHECK(reloaded->verifications() == 1);
+}
+
+TEST_CASE("throttle: 429 without hash work after max_failures", "[access][throttle]") {
+  Auth auth;
+  auth.throttle.max_failures = 3;
+  auth.throttle.window = 60s;
+  auth.throttle.block = 300s;
+  auth.public_paths = {"/api/v1/health"};
+  auto ac = AccessControl::create(auth, {kAlice});
+  auto t0 = Clock::now();
+  auto at = [&](std::string_view hdr, std::chrono::seconds dt, const char* client = "192.0.2.1") {
+    auto in = req(client, hdr);
+    in.now = t0 + dt;
+    return run(*ac, in);
+  };
+  const std::string bad = basic("alice", "nope");
+  const std::string good = basic("alice", "correct horse");
+  CHECK(at(bad, 0s).outcome == Outcome::unauthorized);
+  CHECK(at(basic("ghost", "x"), 1s).outcome == Outcome::unauthorized);  // unknown users count too
+  CHECK(at("Basic !!!", 2s).reason == "malformed_credentials");         // as do malformed ones
+  CHECK(ac->verifications() == 2);
+
+  auto d = at(good, 3s);  // even the right password: blocked, no verification
+  CHECK(d.outcome == Outcome::too_many_requests);
+  CHECK(d.reason == "throttled");
+  CHECK(d.retry_after == 299s);
+  CHECK(ac->verifications() == 2);
+
+  // missing credentials (a browser's first request) do not count
+  CHECK(at("", 0s, "192.0.2.2").reason == "missing_credentials");
+  CHECK(at("", 1s, "192.0.2.2").reason == "missing_credentials");
+  CHECK(at("", 2s, "192.0.2.2").reason == "missing_credentials");
+  CHECK(at(good, 3s, "192.0.2.2").outcome == Outcome::allow);
+
+  // other clients unaffected; the block ends
+  CHECK(at(good, 4s, "192.0.2.3").outcome == Outcome::allow);
+  CHECK(at(good, 303s).outcome == Outcome::allow);
+
+  // public paths are served even while throttled
+  auto in = req("192.0.2.9", bad);
+  for (int i = 0; i < 3; ++i) run(*ac, in);
+  CHECK(run(*ac, in).outcome == Outcome::too_many_requests);
+  in.path = "/api/v1/health";
+  CHECK(run(*ac, in).reason == "public_path");
+}
+
+TEST_CASE("disabled_by_env turns basic off; an empty users file fails closed", "[access][policy]") {
+  Auth auth;
+  auth.disabled_by_env = true;
+  auto ac = AccessControl::create(auth, {kAlice});
+  CHECK_FALSE(ac->basic_configured());
+  CHECK(run(*ac, req("192.0.2.1")).reason == "no_checks");
+
+  Auth file_auth;
+  file_auth.users_file = "/etc/airgate/users";  // loaded, but had no users
+  auto closed = AccessControl::create(file_auth, {});
+  CHECK(closed->basic_configured());
+  auto d = run(*closed, req("192.0.2.1", basic("alice", "correct horse")));
+  CHECK(d.outcome == Outcome::unauthorized);
+  CHECK(d.reason == "unknown_user");
+}
+
+TEST_CASE("create rejects bad allow entries and bad hashes", "[access][policy]") {
+  Auth auth;
+  auth.allow = {"10.0.0.0/8", "not-an-ip"};
+  CHECK_THROWS_WITH(AccessControl::create(auth, {}), Catch::Contains("not-an-ip"));
+  CHECK_THROWS_WITH(AccessControl::create(Auth{}, {BasicUser{"eve", "hunter2"}}), Catch::Contains("eve"));
+}
+
+TEST_CASE("AccessControl is usable from several threads", "[access][policy]") {
+  auto ac = AccessControl::create(Auth{}, {kBob});
+  const std::string good = basic("bob", "correct horse");
+  std::vector<std::thread> threads;
+  std::atomic<int> allowed{0};
+  for (int k = 0; k < 4; ++k)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i)
+        if (run(*ac, req("192.0.2.1", good)).outcome == Outcome::allow) ++allowed;
+    });
+  for (auto& t : threads) t.join();
+  CHECK(allowed == 200);
+  CHECK(ac->verifications() <= 4);  // at most one per thread racing the first insert
+}
