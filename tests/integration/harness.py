@@ -385,6 +385,37 @@ def ipv6_loopback_available():
         return False
 
 
+class UpstreamProcess:
+    """tests/tools/test_upstream.py in its own process: for bulk streaming,
+    where an in-process upstream would fight the test client for the GIL.
+    Records are not available; use the endpoints' JSON answers."""
+
+    def __init__(self, tls=None, name="upstream", host="127.0.0.1"):
+        cmd = [sys.executable, os.path.join(TOOLS, "test_upstream.py"), "--host", host, "--name", name]
+        if tls:
+            cmd += ["--tls", tls[0], tls[1]]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     stdin=subprocess.DEVNULL)
+        ready = select.select([self.proc.stdout], [], [], 10)[0]
+        line = self.proc.stdout.readline().decode() if ready else ""
+        m = re.search(r"listening on (\S+)", line)
+        if not m:
+            self.stop()
+            raise AssertionError("test upstream process did not start: %r" % line)
+        self.url = m.group(1)
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc.stdout.close()
+
+
 # --------------------------------------------------------------------------
 # Raw client
 
@@ -598,7 +629,7 @@ class RawConn:
         """Non-blocking: pull any application data the peer already sent into
         buf. True if data arrived or the peer closed (TLS 1.3 session tickets
         alone do not count)."""
-        r, _, _ = select.select([self.raw], [], [], 0)
+        r, _, _ = select.select([self.sock], [], [], 0)
         pending = self.sock.pending() if hasattr(self.sock, "pending") else 0
         if not r and not pending:
             return False
@@ -756,6 +787,11 @@ class AirgateTestCase(unittest.TestCase):
         return up
 
     # airgate
+    def start_upstream_process(self, name="upstream", tls=False):
+        up = UpstreamProcess(tls=(self.pki.cert, self.pki.key) if tls else None, name=name)
+        self.addCleanup(up.stop)
+        return up
+
     def start_airgate(self, config, wait=True, **kw):
         """Start airgate (cleanup registered before waiting, so it is always stopped)."""
         workdir = tempfile.mkdtemp(dir=self.tmp, prefix="ag-")

@@ -31,7 +31,8 @@ def expected_sha(total):
 class StreamingTest(AirgateTestCase):
     def setUp(self):
         super().setUp()
-        self.up = self.start_upstream()
+        # In its own process: the test client and the upstream must not share a GIL.
+        self.up = self.start_upstream_process()
         # Default limits: max_body_size 200M applies.
         self.ag = self.start_airgate(self.config(self.up))
 

@@ -213,7 +213,7 @@ class Upstream:
         self._lsock.bind((host, port))
         self._lsock.listen(128)
         self.port = self._lsock.getsockname()[1]
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self.records = []
         self.connections = []
