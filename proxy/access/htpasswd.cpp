@@ -3,6 +3,9 @@
 #include "access/base64.hpp"
 
 #include <crypt.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -481,6 +484,106 @@ HtpasswdUpdate upsert_htpasswd(std::string_view text, std::string_view user, std
     r.text += entry;
     r.text += crlf ? "\r\n" : "\n";
   }
+  return r;
+}
+
+bool write_file_atomic(const std::string& path, std::string_view content, std::string* error) {
+  auto fail = [&](const std::string& what, int err) {
+    if (error) *error = path + ": " + what + ": " + std::strerror(err);
+    return false;
+  };
+  std::string tmpl = path + ".tmp.XXXXXX";
+  int fd = mkstemp(tmpl.data());  // mode 0600
+  if (fd < 0) return fail("cannot create a temporary file next to it", errno);
+  if (fchmod(fd, 0600) != 0) {
+    int e = errno;
+    close(fd);
+    unlink(tmpl.c_str());
+    return fail("cannot set mode 0600", e);
+  }
+  const char* p = content.data();
+  std::size_t left = content.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      close(fd);
+      unlink(tmpl.c_str());
+      return fail("write failed", e);
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  if (fsync(fd) != 0) {
+    int e = errno;
+    close(fd);
+    unlink(tmpl.c_str());
+    return fail("fsync failed", e);
+  }
+  if (close(fd) != 0) {
+    int e = errno;
+    unlink(tmpl.c_str());
+    return fail("close failed", e);
+  }
+  if (std::rename(tmpl.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    unlink(tmpl.c_str());
+    return fail("cannot replace the file", e);
+  }
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    fsync(dfd);  // best effort: make the rename durable
+    close(dfd);
+  }
+  return true;
+}
+
+SetPasswordResult set_user_password(const std::string& file, std::string_view user, std::string_view password,
+                                    unsigned cost) {
+  SetPasswordResult r;
+  if (auto problem = username_problem(user)) {
+    r.error = std::string("invalid user name: ") + *problem;
+    return r;
+  }
+  if (password.empty()) {
+    r.error = "empty password refused";
+    return r;
+  }
+  if (password.find('\0') != std::string_view::npos || password.find('\n') != std::string_view::npos) {
+    r.error = "the password must not contain NUL or newline characters";
+    return r;
+  }
+  std::string text;
+  {
+    std::ifstream in(file, std::ios::binary);
+    if (in) {
+      std::ostringstream buf;
+      buf << in.rdbuf();
+      if (in.bad()) {
+        r.error = file + ": cannot read: " + std::strerror(errno);
+        return r;
+      }
+      text = buf.str();
+    } else if (errno != ENOENT) {
+      r.error = file + ": cannot read: " + std::strerror(errno);
+      return r;
+    }
+  }
+  for (auto& e : parse_htpasswd(text, file).errors) r.warnings.push_back(std::move(e));
+  std::string hash;
+  try {
+    hash = hash_password_bcrypt(password, cost);
+  } catch (const std::exception& e) {
+    r.error = e.what();
+    return r;
+  }
+  auto updated = upsert_htpasswd(text, user, hash);
+  if (!write_file_atomic(file, updated.text, &r.error)) return r;
+  r.ok = true;
+  r.replaced = updated.replaced;
   return r;
 }
 

@@ -94,6 +94,23 @@ struct HtpasswdUpdate {
 // line ending as is, appends "USER:HASH\n" when USER is new.
 HtpasswdUpdate upsert_htpasswd(std::string_view text, std::string_view user, std::string_view hash);
 
+// Replace `path` atomically with `content`: write PATH.tmp.XXXXXX in the same
+// directory with mode 0600, fsync, rename over PATH, fsync the directory. On
+// failure nothing is left behind and `error` names the file and the reason.
+bool write_file_atomic(const std::string& path, std::string_view content, std::string* error);
+
+struct SetPasswordResult {
+  bool ok = false;
+  bool replaced = false;  // the user existed
+  std::string error;      // "FILE: reason" when !ok
+  std::vector<std::string> warnings;  // problems in other lines of the existing file (kept as they are)
+};
+// `airgate passwd` without the terminal part: validates USER, refuses an empty
+// password, hashes with bcrypt (`cost`), reads FILE (a missing file is
+// created), upserts the line and writes FILE atomically with mode 0600.
+SetPasswordResult set_user_password(const std::string& file, std::string_view user, std::string_view password,
+                                    unsigned cost = 12);
+
 // Wipe a secret held in a std::string (OPENSSL_cleanse) and clear it.
 void wipe(std::string& secret);
 

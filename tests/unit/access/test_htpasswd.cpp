@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace airgate::access;
@@ -312,4 +313,50 @@ TEST_CASE("upsert_htpasswd: add, replace, keep comments and other lines", "[acce
     CHECK(r2.replaced);
     CHECK(r2.text == "bob:" + h + "\r\nalice:" + h + "\r\n");
   }
+}
+
+TEST_CASE("set_user_password creates and updates the file atomically with mode 0600", "[access][htpasswd]") {
+  std::string path = temp_path(".users");
+  std::remove(path.c_str());
+
+  auto r = set_user_password(path, "alice", "first password", 10);
+  REQUIRE(r.ok);
+  CHECK_FALSE(r.replaced);
+  struct stat st {};
+  REQUIRE(stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  auto parsed = load_htpasswd_file(path);
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed.entries.size() == 1);
+  CHECK(verify_password(parsed.entries[0].hash, "first password"));
+
+  {
+    std::ofstream f(path, std::ios::app);
+    f << "# a comment\nbob:$apr1$iBhDyKqJ$WvFQpBnnwDT6xEyZOqQeG.\n";
+  }
+  chmod(path.c_str(), 0644);
+  r = set_user_password(path, "alice", "second password", 10);
+  REQUIRE(r.ok);
+  CHECK(r.replaced);
+  REQUIRE(stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  parsed = load_htpasswd_file(path);
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed.entries.size() == 2);
+  CHECK(parsed.entries[0].user == "alice");
+  CHECK(verify_password(parsed.entries[0].hash, "second password"));
+  CHECK_FALSE(verify_password(parsed.entries[0].hash, "first password"));
+  CHECK(parsed.entries[1].user == "bob");
+  std::ifstream f(path);
+  std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  CHECK_THAT(all, Catch::Contains("# a comment\n"));
+
+  CHECK_FALSE(set_user_password(path, "a:b", "pw", 10).ok);
+  auto empty = set_user_password(path, "carol", "", 10);
+  CHECK_FALSE(empty.ok);
+  CHECK_THAT(empty.error, Catch::Contains("empty password"));
+  auto nodir = set_user_password("/nonexistent-dir/users", "carol", "pw", 10);
+  CHECK_FALSE(nodir.ok);
+  CHECK_THAT(nodir.error, Catch::StartsWith("/nonexistent-dir/users"));
+  std::remove(path.c_str());
 }
