@@ -111,6 +111,7 @@ Evaluation AccessControl::evaluate(const AccessInput& in) {
   ev.client = normalize(in.client);
   ev.allowlist_configured = m.allow_on;
   AccessDecision& d = ev.decision;
+  d.credential_in_proxy_authorization = is_basic_scheme(in.proxy_authorization);
   auto deny = [&](Outcome o, const char* reason) {
     d.outcome = o;
     d.reason = reason;
@@ -147,14 +148,12 @@ Evaluation AccessControl::evaluate(const AccessInput& in) {
 
   // Basic auth.
   BasicCredential cred;
-  if (is_basic_scheme(in.proxy_authorization)) {
+  if (d.credential_in_proxy_authorization) {
     cred = parse_basic(in.proxy_authorization);
-    d.credential_in_proxy_authorization = true;
   } else if (is_basic_scheme(in.authorization)) {
     cred = parse_basic(in.authorization);
   }
   if (cred.status == CredentialStatus::absent) {
-    d.credential_in_proxy_authorization = false;
     return deny(Outcome::unauthorized, "missing_credentials");
   }
   if (cred.status == CredentialStatus::malformed) {

@@ -12,6 +12,26 @@
 //     bool ok = access.verify(*ev.pending);     // expensive, thread-safe, run on a blocking pool
 //     decision = access.complete(std::move(ev), ok, now);
 //   } else decision = ev.decision;
+//
+// Building one (start and every reload; a new instance has a fresh
+// credential cache and throttle):
+//
+//   std::vector<std::string> errors;
+//   auto users = access::effective_users(cfg.auth, errors);   // htpasswd.hpp
+//   if (!errors.empty()) -> reject the config ("FILE:LINE: message" each)
+//   auto ac = access::AccessControl::create(cfg.auth, std::move(users));
+//
+// The client address for AccessInput comes from client_address.hpp
+// (resolve_client_address over the peer, the X-Forwarded-For values and an
+// IpAllowlist built from trusted_proxies); on proxy_protocol listeners the
+// session parses the header with proxy_protocol.hpp first, from trusted peers
+// only, and uses its source (when it carries one) as the peer.
+//
+// Forwarding (design §3 step 6): Proxy-Authorization holding Basic is always
+// removed (`credential_in_proxy_authorization`); a Basic Authorization header
+// is removed unless auth.forward_authorization; a non-Basic Authorization
+// (Bearer) is forwarded untouched. is_basic_scheme() in credentials.hpp tells
+// which is which.
 #pragma once
 
 #include "config/config.hpp"
@@ -55,8 +75,9 @@ struct AccessDecision {
   std::string reason;
   std::string user;                    // authenticated (or attempted) user name, may be empty
   std::chrono::seconds retry_after{0}; // for too_many_requests
-  // Where the accepted basic credential came from, so the session strips the
-  // right header: true = Proxy-Authorization, false = Authorization.
+  // Where the basic credential is (or would be) taken from, so the session
+  // strips the right header: true = Proxy-Authorization holds a Basic
+  // credential (set for every outcome, even when no credential was needed).
   bool credential_in_proxy_authorization = false;
   bool credential_present = false;     // a Basic credential was found and parsed
 };

@@ -316,3 +316,14 @@ TEST_CASE("AccessControl is usable from several threads", "[access][policy]") {
   CHECK(allowed == 200);
   CHECK(ac->verifications() <= 4);  // at most one per thread racing the first insert
 }
+
+TEST_CASE("the credential header is reported even when the allowlist let the request in", "[access][policy]") {
+  Auth auth;
+  auth.allow = {"10.0.0.0/8"};
+  auto ac = AccessControl::create(auth, {kAlice});
+  auto d = run(*ac, req("10.0.0.1", "Bearer tok", basic("alice", "whatever")));
+  CHECK(d.outcome == Outcome::allow);
+  CHECK(d.reason == "allowlist");
+  CHECK(d.credential_in_proxy_authorization);  // the session still strips it
+  CHECK(ac->verifications() == 0);
+}
