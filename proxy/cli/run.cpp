@@ -1,0 +1,66 @@
+// airgate run / check / version.
+#include "cli/commands.hpp"
+
+#include "config/load.hpp"
+#include "observe/log.hpp"
+#include "server/server.hpp"
+
+#include <boost/version.hpp>
+#include <openssl/opensslv.h>
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+namespace airgate::cli {
+
+namespace {
+
+// Loads the config for run/check; prints every problem as FILE:LINE:COL: message.
+std::shared_ptr<config::Config> load_or_report(const std::optional<std::string>& path) {
+  auto result = config::load(path, config::process_env());
+  for (const auto& p : result.problems) std::cerr << p.str() << "\n";
+  if (!result.ok()) return nullptr;
+  return result.config;
+}
+
+}  // namespace
+
+int cmd_run(const std::optional<std::string>& config_path) {
+  auto cfg = load_or_report(config_path);
+  if (!cfg) {
+    std::cerr << "airgate: cannot start: the configuration has errors (see above)\n";
+    return kExitConfig;
+  }
+  try {
+    observe::setup_logging(cfg->logging);
+  } catch (const std::exception& e) {
+    std::cerr << "airgate: cannot start: " << e.what() << "\n";
+    return kExitConfig;
+  }
+  spdlog::info("airgate {} starting with configuration {}", AIRGATE_VERSION, cfg->source);
+  try {
+    server::Server server(cfg);
+    return server.run();
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start: {}", e.what());
+    return kExitConfig;
+  }
+}
+
+int cmd_check(const std::optional<std::string>& config_path) {
+  auto cfg = load_or_report(config_path);
+  if (!cfg) return kExitUsage;
+  std::cout << cfg->source << ": ok\n";
+  return kExitOk;
+}
+
+int cmd_version() {
+  std::cout << "airgate " << AIRGATE_VERSION << "\n"
+            << OpenSSL_version(OPENSSL_VERSION) << " (built with " << OPENSSL_VERSION_TEXT << ")\n"
+            << "Boost " << BOOST_VERSION / 100000 << "." << BOOST_VERSION / 100 % 1000 << "."
+            << BOOST_VERSION % 100 << "\n";
+  return kExitOk;
+}
+
+}  // namespace airgate::cli

@@ -1,0 +1,131 @@
+#include "http/relay.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace airgate::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using error_code = boost::system::error_code;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+struct Side {
+  config::Duration timeout;
+  RelayResult on_timeout;
+  RelayResult on_error;
+};
+
+// Beast's relay() pattern (example/doc/http_examples.hpp) with coroutines:
+// the parser fills the fixed buffer, the serializer sends exactly what was read.
+template <bool isRequest>
+asio::awaitable<RelayOutcome> relay(net::Stream& in, beast::flat_buffer& in_buffer,
+                                    bhttp::parser<isRequest, bhttp::buffer_body>& p, Side in_side,
+                                    net::Stream& out, bhttp::serializer<isRequest, bhttp::buffer_body>& sr,
+                                    Side out_side, RelayBuffer& buffer, std::uint64_t limit) {
+  RelayOutcome outcome;
+  auto& body = p.get().body();
+  while (!sr.is_done()) {
+    if (!p.is_done()) {
+      body.data = buffer.data.get();
+      body.size = RelayBuffer::kSize;
+      in.expires_after(in_side.timeout);
+      auto [ec, n] = co_await bhttp::async_read_some(in, in_buffer, p, use_tuple);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) {
+        outcome.result = ec == beast::error::timeout ? in_side.on_timeout : in_side.on_error;
+        co_return outcome;
+      }
+      const std::size_t got = RelayBuffer::kSize - body.size;
+      body.data = buffer.data.get();
+      body.size = got;
+      body.more = !p.is_done();
+      outcome.bytes += got;
+      if (limit != 0 && outcome.bytes > limit) {
+        outcome.result = RelayResult::too_large;
+        co_return outcome;
+      }
+    } else {
+      body.data = nullptr;
+      body.size = 0;
+      body.more = false;
+    }
+    out.expires_after(out_side.timeout);
+    auto [ec, n] = co_await bhttp::async_write(out, sr, use_tuple);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) {
+      outcome.result = ec == beast::error::timeout ? out_side.on_timeout : out_side.on_error;
+      co_return outcome;
+    }
+  }
+  co_return outcome;
+}
+
+asio::awaitable<void> pipe(net::Stream& from, net::Stream& to, config::Duration idle) {
+  std::unique_ptr<char[]> buf(new char[16 * 1024]);
+  for (;;) {
+    from.expires_after(idle);
+    auto [ec, n] = co_await from.async_read_some(asio::buffer(buf.get(), 16 * 1024), use_tuple);
+    if (ec) break;
+    to.expires_after(idle);
+    auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf.get(), n), use_tuple);
+    if (wec) break;
+  }
+  // Either side ending ends the tunnel: closing both wakes the other direction.
+  from.close();
+  to.close();
+}
+
+asio::awaitable<bool> flush(beast::flat_buffer& pending, net::Stream& to, config::Duration idle) {
+  if (pending.size() == 0) co_return true;
+  to.expires_after(idle);
+  auto [ec, n] = co_await asio::async_write(to, pending.data(), use_tuple);
+  pending.consume(pending.size());
+  co_return !ec;
+}
+
+}  // namespace
+
+asio::awaitable<RelayOutcome> relay_request_body(net::Stream& client, beast::flat_buffer& client_buffer,
+                                                 bhttp::request_parser<bhttp::buffer_body>& parser,
+                                                 net::Stream& upstream,
+                                                 bhttp::request_serializer<bhttp::buffer_body>& serializer,
+                                                 RelayBuffer& buffer, const config::Limits& limits,
+                                                 const config::Upstream& up) {
+  co_return co_await relay<true>(
+      client, client_buffer, parser,
+      Side{limits.client_body_timeout, RelayResult::client_timeout, RelayResult::client_error}, upstream,
+      serializer, Side{up.send_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, buffer,
+      limits.max_body_size);
+}
+
+asio::awaitable<RelayOutcome> relay_response_body(net::Stream& upstream, beast::flat_buffer& upstream_buffer,
+                                                  bhttp::response_parser<bhttp::buffer_body>& parser,
+                                                  net::Stream& client,
+                                                  bhttp::response_serializer<bhttp::buffer_body>& serializer,
+                                                  RelayBuffer& buffer, const config::Limits& limits,
+                                                  const config::Upstream& up) {
+  co_return co_await relay<false>(
+      upstream, upstream_buffer, parser,
+      Side{up.read_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, client, serializer,
+      Side{limits.client_body_timeout, RelayResult::client_timeout, RelayResult::client_error}, buffer, 0);
+}
+
+asio::awaitable<void> run_tunnel(net::Stream& client, beast::flat_buffer& client_buffer, net::Stream& upstream,
+                                 beast::flat_buffer& upstream_buffer, config::Duration idle) {
+  using namespace asio::experimental::awaitable_operators;
+  if (!co_await flush(client_buffer, upstream, idle) || !co_await flush(upstream_buffer, client, idle)) {
+    client.close();
+    upstream.close();
+    co_return;
+  }
+  co_await (pipe(client, upstream, idle) && pipe(upstream, client, idle));
+}
+
+}  // namespace airgate::http

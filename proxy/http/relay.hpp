@@ -1,0 +1,55 @@
+// Streaming bodies through one fixed buffer (design §3 step 7): memory per
+// request is bounded whatever the body size. Also the byte tunnel used after
+// 101 Switching Protocols.
+#pragma once
+
+#include "config/config.hpp"
+#include "net/stream.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
+
+#include <cstdint>
+#include <memory>
+
+namespace airgate::http {
+
+namespace bhttp = boost::beast::http;
+
+struct RelayBuffer {
+  static constexpr std::size_t kSize = 32 * 1024;
+  std::unique_ptr<char[]> data{new char[kSize]};
+};
+
+enum class RelayResult { ok, too_large, client_timeout, client_error, peer_timeout, peer_error };
+
+struct RelayOutcome {
+  RelayResult result = RelayResult::ok;
+  std::uint64_t bytes = 0;  // body bytes passed on
+};
+
+// Client -> upstream. Enforces max_body_size on the running total (chunked
+// bodies) and client_body_timeout / send_timeout between reads and writes.
+boost::asio::awaitable<RelayOutcome> relay_request_body(
+    net::Stream& client, boost::beast::flat_buffer& client_buffer,
+    bhttp::request_parser<bhttp::buffer_body>& parser, net::Stream& upstream,
+    bhttp::request_serializer<bhttp::buffer_body>& serializer, RelayBuffer& buffer,
+    const config::Limits& limits, const config::Upstream& up);
+
+// Upstream -> client, read_timeout between upstream reads.
+boost::asio::awaitable<RelayOutcome> relay_response_body(
+    net::Stream& upstream, boost::beast::flat_buffer& upstream_buffer,
+    bhttp::response_parser<bhttp::buffer_body>& parser, net::Stream& client,
+    bhttp::response_serializer<bhttp::buffer_body>& serializer, RelayBuffer& buffer,
+    const config::Limits& limits, const config::Upstream& up);
+
+// Bytes both ways until either side closes or nothing moves for `idle`.
+// Bytes already buffered on either side are delivered first.
+boost::asio::awaitable<void> run_tunnel(net::Stream& client, boost::beast::flat_buffer& client_buffer,
+                                        net::Stream& upstream, boost::beast::flat_buffer& upstream_buffer,
+                                        config::Duration idle);
+
+}  // namespace airgate::http

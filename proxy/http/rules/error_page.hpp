@@ -1,0 +1,27 @@
+// Local replies (design §3 "Error responses"): one place turns a status, a
+// stable reason and a plain-words message into a short HTML or JSON body.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace airgate::http::rules {
+
+struct ErrorPage {
+  std::string content_type;
+  std::string body;
+};
+
+// JSON when the client accepts JSON or the path is under /api/ (Airbyte's UI
+// shows a JSON error there instead of "non-json response").
+bool wants_json(std::string_view accept, std::string_view path);
+
+// `reason` is the snake_case reason (also in the access log and metrics);
+// `message` says in plain words which limit or failure fired. Neither may
+// contain secrets or internal addresses: callers pass fixed texts and numbers.
+ErrorPage render_error(int status, std::string_view reason, std::string_view message, bool json);
+
+// "Payload Too Large" for 413 and so on.
+std::string_view status_text(int status);
+
+}  // namespace airgate::http::rules

@@ -1,0 +1,45 @@
+// Header rules of design §3 steps 6 and 8, as pure functions over names and
+// values (no Beast types) so they are unit-tested without sockets.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace airgate::http::rules {
+
+// RFC 9110 §7.6.1 connection-specific fields plus the de-facto ones proxies
+// strip (Keep-Alive, Proxy-Connection). Case-insensitive.
+bool is_hop_by_hop(std::string_view name);
+
+// Field names listed in a Connection header value ("close, X-Foo"), lower-cased,
+// appended to `out`.
+void connection_tokens(std::string_view connection_value, std::vector<std::string>& out);
+
+// True when `name` must be removed when forwarding: hop-by-hop or named in
+// Connection (`named` from connection_tokens()).
+bool must_strip(std::string_view name, const std::vector<std::string>& named);
+
+// X-Forwarded-For for the upstream: the client's existing value (all its
+// X-Forwarded-For headers joined with ", ") with the peer address appended.
+std::string append_forwarded_for(std::string_view existing, std::string_view peer);
+
+// An address as it appears in X-Forwarded-For / X-Real-IP: IPv6 without
+// brackets, IPv4-mapped IPv6 shown as IPv4.
+std::string forwarded_address(std::string_view address);
+
+// Does a value list contain a token (case-insensitive), e.g. "Upgrade" in
+// "keep-alive, Upgrade"?
+bool has_token(std::string_view list, std::string_view token);
+
+// RFC 9112 §6.1: a request's Transfer-Encoding is acceptable only when it is
+// exactly "chunked" (any other coding cannot be framed safely).
+bool acceptable_request_transfer_encoding(std::string_view value);
+
+// Raw request head checks that a tolerant parser would let through and that
+// enable request smuggling (RFC 9112 §2.2, §5.2): obs-fold, bare CR, bare LF,
+// NUL or other control characters in the head. Returns an empty string when
+// the head is clean, else a short description of the first problem.
+std::string check_raw_head(std::string_view head);
+
+}  // namespace airgate::http::rules

@@ -1,0 +1,639 @@
+// The request lifecycle of design §3, one named step per function:
+//
+//   run()            handshake, then one exchange after another (keep-alive)
+//   exchange()       read_head -> parse_head -> resolve_client -> check_access
+//                    -> check_limits -> forward -> log
+//   forward()        pick the peer, send the head (retrying a stale pooled
+//                    connection once), relay the body, read the response
+//                    head, send it on, relay or tunnel, return the
+//                    connection to the pool
+//
+// Socket plumbing lives in the small helpers at the top; failures become a
+// status through fail() (one place) and every exchange is logged exactly once.
+#include "http/session.hpp"
+
+#include "config/units.hpp"
+#include "core/ids.hpp"
+#include "http/relay.hpp"
+#include "http/rules/error_page.hpp"
+#include "http/rules/headers.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
+namespace airgate::http {
+
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using net::Stream;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+using RequestParser = bhttp::request_parser<bhttp::buffer_body>;
+using ResponseParser = bhttp::response_parser<bhttp::buffer_body>;
+
+// Head read outcome (step 2).
+enum class Head { ok, closed, timeout, too_large, malformed };
+
+// A failure that ends an exchange with a local reply (or a closed connection
+// when the response already started).
+struct Failure {
+  int status = 0;
+  std::string reason;   // snake_case, for log and metrics
+  std::string message;  // plain words, shown to the client
+};
+
+Failure fail(int status, std::string reason, std::string message) {
+  return Failure{status, std::move(reason), std::move(message)};
+}
+
+std::string seconds_text(config::Duration d) { return config::format_duration(d); }
+
+Failure upstream_connect_failure(upstream::ConnectFailure f, const config::Upstream& up) {
+  using F = upstream::ConnectFailure;
+  switch (f) {
+    case F::refused:
+      return {502, "upstream_refused", "the upstream refused the connection (is Airbyte running and listening?)"};
+    case F::timeout:
+      return {504, "upstream_connect_timeout", "upstream connect timeout (" + seconds_text(up.connect_timeout) + ") exceeded"};
+    case F::resolve:
+      return {502, "upstream_resolve", "the upstream host name could not be resolved"};
+    case F::tls_handshake:
+      return {502, "upstream_tls", "the TLS handshake with the upstream failed (certificate not trusted or not matching?)"};
+    default:
+      return {502, "upstream_unreachable", "the upstream could not be reached"};
+  }
+}
+
+constexpr std::string_view kXRequestId = "X-Request-Id";
+constexpr std::string_view kXForwardedFor = "X-Forwarded-For";
+constexpr std::string_view kXForwardedProto = "X-Forwarded-Proto";
+constexpr std::string_view kXForwardedHost = "X-Forwarded-Host";
+
+template <class Name>
+std::string_view field_or_empty(const bhttp::fields& f, Name name) {
+  auto it = f.find(name);
+  return it == f.end() ? std::string_view{} : std::string_view(it->value());
+}
+
+// All fields of one name joined with ", " (RFC 9110 §5.3).
+template <class Name>
+std::string join_fields(const bhttp::fields& f, Name name) {
+  std::string out;
+  auto [first, last] = f.equal_range(name);
+  for (auto it = first; it != last; ++it) {
+    if (!out.empty()) out += ", ";
+    out.append(it->value());
+  }
+  return out;
+}
+
+// Remove hop-by-hop fields and the fields named in Connection (step 6 / 8).
+void strip_hop_by_hop(bhttp::fields& f) {
+  std::vector<std::string> named;
+  for (auto it = f.find(bhttp::field::connection); it != f.end() && it->name() == bhttp::field::connection; ++it)
+    rules::connection_tokens(it->value(), named);
+  for (auto it = f.begin(); it != f.end();) {
+    if (rules::must_strip(it->name_string(), named))
+      it = f.erase(it);
+    else
+      ++it;
+  }
+}
+
+bool is_upgrade_request(const bhttp::request_header<>& req) {
+  return req.count(bhttp::field::upgrade) &&
+         rules::has_token(join_fields(req, bhttp::field::connection), "upgrade");
+}
+
+}  // namespace
+
+class Session {
+ public:
+  Session(Stream stream, tcp::endpoint peer, ListenerInfo listener, WorkerContext& worker)
+      : client_(std::move(stream)), peer_(peer), listener_(listener), worker_(worker) {
+    peer_address_ = rules::forwarded_address(peer_.address().to_string());
+  }
+
+  asio::awaitable<void> run();
+
+ private:
+  // Everything one request/response exchange accumulates; logged once.
+  struct Exchange {
+    server::RuntimePtr rt;
+    observe::AccessEntry log;
+    Clock::time_point start = Clock::now();
+    std::string client_address;
+    bool keep_alive = false;
+    bool logged = false;
+    bool response_started = false;
+    bool json_errors = false;
+    std::string request_id;
+  };
+
+  asio::awaitable<bool> handshake(const server::Runtime& rt);
+  asio::awaitable<Head> read_head(const config::Limits& limits, std::size_t& head_len, std::string& problem);
+  asio::awaitable<bool> exchange();
+  std::optional<Failure> parse_head(Exchange& ex, std::size_t head_len);
+  std::optional<Failure> check_limits(Exchange& ex);
+  asio::awaitable<std::optional<Failure>> check_access(Exchange& ex);
+  asio::awaitable<std::optional<Failure>> forward(Exchange& ex);
+  void prepare_upstream_request(Exchange& ex, bool upgrade);
+  void prepare_client_response(Exchange& ex, bhttp::response_header<>& res, bool upgrade);
+  using ExtraFields = std::vector<std::pair<bhttp::field, std::string>>;
+  asio::awaitable<void> reply(Exchange& ex, Failure f, bool close, ExtraFields extra = ExtraFields());
+  void finish_log(Exchange& ex, int status);
+  asio::awaitable<void> close_client();
+
+  Stream client_;
+  tcp::endpoint peer_;
+  std::string peer_address_;
+  ListenerInfo listener_;
+  WorkerContext& worker_;
+  beast::flat_buffer buffer_;
+  std::optional<RequestParser> parser_;
+  std::uint64_t exchanges_ = 0;
+};
+
+asio::awaitable<void> run_session(tcp::socket socket, ListenerInfo listener, WorkerContext& worker) {
+  error_code ec;
+  auto peer = socket.remote_endpoint(ec);
+  if (ec) co_return;
+  socket.set_option(tcp::no_delay(true), ec);
+  auto rt = worker.runtime();
+  beast::tcp_stream tcp_stream(std::move(socket));
+  auto& tls = rt->listener_tls.at(listener.index);
+  if (listener.tls) {
+    Session s(Stream(std::move(tcp_stream), *tls.ctx), peer, listener, worker);
+    co_await s.run();
+  } else {
+    Session s(Stream(std::move(tcp_stream)), peer, listener, worker);
+    co_await s.run();
+  }
+}
+
+// ---- connection loop -------------------------------------------------------
+
+asio::awaitable<void> Session::run() {
+  auto rt = worker_.runtime();
+  if (listener_.tls && !co_await handshake(*rt)) co_return;
+  while (co_await exchange()) {
+    if (worker_.stopping) break;
+  }
+  co_await close_client();
+}
+
+asio::awaitable<bool> Session::handshake(const server::Runtime& rt) {
+  client_.expires_after(rt.config->limits.handshake_timeout);
+  auto [ec] = co_await client_.tls().async_handshake(asio::ssl::stream_base::server, use_tuple);
+  if (ec) {
+    spdlog::debug("TLS handshake with {} failed: {}", peer_address_, ec.message());
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<void> Session::close_client() {
+  if (client_.is_tls()) {
+    // Send close_notify, but never wait long for the peer's.
+    client_.expires_after(std::chrono::seconds(2));
+    co_await client_.tls().async_shutdown(use_tuple);
+  }
+  client_.close();
+}
+
+// Step 2: read the request head (request line + fields + blank line) within
+// client_header_timeout. Between requests the connection may idle for
+// keepalive_timeout first.
+asio::awaitable<Head> Session::read_head(const config::Limits& limits, std::size_t& head_len,
+                                         std::string& problem) {
+  const std::size_t max = limits.max_header_size;
+  std::size_t scan_from = 0;
+  bool started = false;
+  for (;;) {
+    // RFC 9112 §2.2: ignore empty lines before the request line.
+    for (;;) {
+      auto data = std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+      if (data.substr(0, 2) == "\r\n")
+        buffer_.consume(2);
+      else if (data.substr(0, 1) == "\n")
+        buffer_.consume(1);
+      else
+        break;
+    }
+    auto data = std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    if (!data.empty() && !started) {
+      started = true;
+      client_.expires_after(limits.client_header_timeout);
+    }
+    auto end = data.find("\r\n\r\n", scan_from);
+    if (end != std::string_view::npos) {
+      head_len = end + 4;
+      if (head_len > max) co_return Head::too_large;
+      co_return Head::ok;
+    }
+    // A bare LF ends lines only for lenient parsers; refuse early instead of
+    // waiting for a CRLFCRLF that never comes.
+    for (auto lf = data.find('\n', scan_from); lf != std::string_view::npos; lf = data.find('\n', lf + 1)) {
+      if (lf == 0 || data[lf - 1] != '\r') {
+        problem = "bare LF line ending in request head";
+        co_return Head::malformed;
+      }
+    }
+    if (data.size() > max) co_return Head::too_large;
+    scan_from = data.size() >= 3 ? data.size() - 3 : 0;
+
+    std::uint64_t idle_key = 0;
+    if (data.empty()) {
+      if (worker_.stopping) co_return Head::closed;
+      client_.expires_after(exchanges_ == 0 ? limits.client_header_timeout : limits.keepalive_timeout);
+      idle_key = ++worker_.next_session_id;
+      worker_.idle.emplace(idle_key, &client_);
+    }
+    const std::size_t want = std::min<std::size_t>(16 * 1024, max + 4 - data.size());
+    auto [ec, n] = co_await client_.async_read_some(buffer_.prepare(want), use_tuple);
+    if (idle_key) worker_.idle.erase(idle_key);
+    if (ec) {
+      if (ec == beast::error::timeout && started) co_return Head::timeout;
+      co_return Head::closed;  // EOF, reset, idle timeout, shutdown: nothing to answer
+    }
+    buffer_.commit(n);
+  }
+}
+
+// One request/response exchange. Returns whether the connection stays open.
+asio::awaitable<bool> Session::exchange() {
+  Exchange ex;
+  ex.rt = worker_.runtime();
+  const auto& cfg = *ex.rt->config;
+  ex.client_address = peer_address_;
+  ex.log.time = std::chrono::system_clock::now();
+  ex.log.client = peer_address_;
+
+  std::size_t head_len = 0;
+  std::string problem;
+  switch (co_await read_head(cfg.limits, head_len, problem)) {
+    case Head::ok:
+      break;
+    case Head::closed:
+      co_return false;
+    case Head::timeout:
+      spdlog::debug("{}: request head not complete within client_header_timeout ({})", peer_address_,
+                    seconds_text(cfg.limits.client_header_timeout));
+      co_return false;
+    case Head::too_large:
+      co_await reply(ex, fail(431, "header_too_large",
+                          "request line and headers larger than " + config::format_size(cfg.limits.max_header_size)),
+                     true);
+      co_return false;
+    case Head::malformed:
+      co_await reply(ex, fail(400, "malformed_request", "malformed request: " + problem), true);
+      co_return false;
+  }
+  ++exchanges_;
+
+  if (auto f = parse_head(ex, head_len)) {
+    co_await reply(ex, *f, true);
+    co_return false;
+  }
+  if (!listener_.redirect_origin.empty()) {
+    const std::string location = listener_.redirect_origin + ex.log.target;
+    const bool has_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
+    ExtraFields extra;
+    extra.emplace_back(bhttp::field::location, location);
+    co_await reply(ex, fail(308, "redirect_to_https", "this site is served over HTTPS: " + location), has_body,
+                   std::move(extra));
+    co_return ex.keep_alive;
+  }
+  if (auto f = co_await check_access(ex)) {
+    co_await reply(ex, *f, true);
+    co_return ex.keep_alive;
+  }
+  if (auto f = check_limits(ex)) {
+    co_await reply(ex, *f, true);
+    co_return false;
+  }
+  if (auto f = co_await forward(ex)) {
+    if (ex.response_started) {
+      // Never a truncated body that looks complete: drop the connection.
+      ex.log.reason = f->reason;
+      spdlog::warn("{} {} {} -> {} after the response started; connection closed: {}", ex.client_address,
+                   ex.log.method, ex.log.target, f->reason, f->message);
+      finish_log(ex, ex.log.status ? ex.log.status : f->status);
+      co_return false;
+    }
+    co_await reply(ex, *f, true);
+    co_return false;
+  }
+  co_return ex.keep_alive;
+}
+
+// Step 2 (parse) and the RFC 9112 smuggling defences.
+std::optional<Failure> Session::parse_head(Exchange& ex, std::size_t head_len) {
+  const auto& limits = ex.rt->config->limits;
+  std::string_view head(static_cast<const char*>(buffer_.data().data()), head_len);
+  auto bad = [](std::string why) { return fail(400, "malformed_request", "malformed request: " + why); };
+  if (auto why = rules::check_raw_head(head); !why.empty()) return bad(why);
+
+  auto& p = parser_.emplace();
+  p.header_limit(static_cast<std::uint32_t>(std::max<std::size_t>(head_len + 1, 8192)));
+  p.body_limit(boost::none);
+  p.eager(false);
+  error_code ec;
+  const std::size_t used = p.put(asio::buffer(head.data(), head.size()), ec);
+  if (ec == bhttp::error::need_more) ec = {};
+  if (ec) {
+    if (ec == bhttp::error::bad_transfer_encoding || ec == bhttp::error::bad_content_length ||
+        ec == bhttp::error::multiple_content_length)
+      return bad("ambiguous message length (" + ec.message() + ")");
+    return bad(ec.message());
+  }
+  if (!p.is_header_done()) return bad("incomplete request head");
+  buffer_.consume(used);
+
+  auto& req = p.get();
+  ex.log.method = std::string(req.method_string());
+  ex.log.target = std::string(req.target());
+  ex.log.version = req.version();
+  ex.log.host = std::string(field_or_empty(req, bhttp::field::host));
+  ex.log.user_agent = std::string(field_or_empty(req, bhttp::field::user_agent));
+  ex.log.referer = std::string(field_or_empty(req, bhttp::field::referer));
+  auto path = req.target().substr(0, req.target().find('?'));
+  ex.json_errors = rules::wants_json(field_or_empty(req, bhttp::field::accept), path);
+  ex.keep_alive = req.keep_alive();
+
+  if (req.version() != 10 && req.version() != 11)
+    return fail(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are supported");
+  if (req.version() == 11 && req.count(bhttp::field::host) != 1)
+    return bad(req.count(bhttp::field::host) ? "more than one Host header" : "missing Host header");
+  auto target = req.target();
+  if (target.empty() || (target.front() != '/' && !(target == "*" && req.method() == bhttp::verb::options)))
+    return bad("request target must be an absolute path (origin-form)");
+  if (req.count(bhttp::field::transfer_encoding)) {
+    if (req.count(bhttp::field::transfer_encoding) > 1 ||
+        !rules::acceptable_request_transfer_encoding(field_or_empty(req, bhttp::field::transfer_encoding)))
+      return bad("unsupported Transfer-Encoding (only \"chunked\" is accepted)");
+    if (req.version() == 10) return bad("Transfer-Encoding in an HTTP/1.0 request");
+  }
+  (void)limits;
+
+  if (ex.rt->config->headers.request_id) {
+    auto incoming = field_or_empty(req, kXRequestId);
+    ex.request_id = core::acceptable_request_id(incoming) ? std::string(incoming) : core::new_request_id();
+    ex.log.request_id = ex.request_id;
+  }
+  return std::nullopt;
+}
+
+// Step 4: access control. Implemented by access::AccessControl; the expensive
+// password hash check runs on the blocking pool, off the event loop.
+asio::awaitable<std::optional<Failure>> Session::check_access(Exchange& ex) {
+  co_return std::nullopt;
+}
+
+// Step 5: body size known up front.
+std::optional<Failure> Session::check_limits(Exchange& ex) {
+  const auto max = ex.rt->config->limits.max_body_size;
+  auto& p = *parser_;
+  if (max != 0 && p.content_length() && *p.content_length() > max)
+    return fail(413, "body_too_large", "request body larger than " + config::format_size(max));
+  return std::nullopt;
+}
+
+void Session::prepare_upstream_request(Exchange& ex, bool upgrade) {
+  auto& req = parser_->get();
+  const auto& cfg = *ex.rt->config;
+  const std::string host = std::string(field_or_empty(req, bhttp::field::host));
+  const std::string xff = join_fields(req, kXForwardedFor);
+  const bool chunked = parser_->chunked();
+  const std::string upgrade_value = std::string(field_or_empty(req, bhttp::field::upgrade));
+
+  strip_hop_by_hop(req);
+  req.erase(bhttp::field::expect);  // answered here (step 5), never forwarded
+  req.erase(kXForwardedFor);
+  req.set(kXForwardedFor, rules::append_forwarded_for(xff, peer_address_));
+  req.set(kXForwardedProto, listener_.tls ? "https" : "http");
+  if (!host.empty()) req.set(kXForwardedHost, host);
+  req.set("X-Real-IP", ex.client_address);
+  if (!ex.request_id.empty()) req.set(kXRequestId, ex.request_id);
+  if (!cfg.auth.forward_authorization && ex.log.reason == "basic_auth") req.erase(bhttp::field::authorization);
+
+  req.version(11);
+  if (upgrade) {
+    req.set(bhttp::field::connection, "upgrade");
+    req.set(bhttp::field::upgrade, upgrade_value);
+  }
+  if (chunked) req.chunked(true);
+}
+
+void Session::prepare_client_response(Exchange& ex, bhttp::response_header<>& res, bool upgrade) {
+  const auto& cfg = *ex.rt->config;
+  const std::string upgrade_value = std::string(field_or_empty(res, bhttp::field::upgrade));
+  strip_hop_by_hop(res);
+  if (upgrade) {
+    res.set(bhttp::field::connection, "upgrade");
+    res.set(bhttp::field::upgrade, upgrade_value);
+  }
+  if (cfg.headers.hsts && listener_.tls) res.set(bhttp::field::strict_transport_security, *cfg.headers.hsts);
+  if (!ex.request_id.empty()) res.set(kXRequestId, ex.request_id);
+  res.version(11);
+}
+
+// Steps 6-9: forward to the upstream and relay the response.
+asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
+  const auto& cfg = *ex.rt->config;
+  auto& p = *parser_;
+  auto& req = p.get();
+  const bool is_head = req.method() == bhttp::verb::head;
+  const bool has_body = p.chunked() || (p.content_length() && *p.content_length() > 0);
+  const bool upgrade = is_upgrade_request(req) && !has_body;
+  const std::string path(req.target().substr(0, req.target().find('?')));
+  const upstream::Peer& peer = ex.rt->route(path);
+  const config::Upstream& up = *peer.cfg;
+  ex.log.upstream = peer.cfg->url.authority();
+
+  // Expect: 100-continue is answered here, only now that access and limits passed.
+  if (has_body && beast::iequals(field_or_empty(req, bhttp::field::expect), "100-continue")) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    client_.expires_after(cfg.limits.client_body_timeout);
+    auto [ec, n] = co_await asio::async_write(client_, asio::buffer(kContinue), use_tuple);
+    if (ec) co_return fail(400, "client_gone", "client closed the connection");
+  }
+
+  prepare_upstream_request(ex, upgrade);
+
+  // Send the head; a pooled connection the upstream has meanwhile closed is
+  // retried once on a fresh one (nothing of the body has been read yet).
+  std::optional<Stream> upstream;
+  std::optional<bhttp::request_serializer<bhttp::buffer_body>> sr;
+  bool reused = false;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    sr.emplace(req);
+    upstream = worker_.pool.take(peer.key);
+    reused = upstream.has_value();
+    if (!upstream) {
+      auto connected = co_await upstream::connect(peer);
+      if (!connected.stream) co_return upstream_connect_failure(connected.failure, up);
+      upstream = std::move(connected.stream);
+    }
+    upstream->expires_after(up.send_timeout);
+    auto [ec, n] = co_await bhttp::async_write_header(*upstream, *sr, use_tuple);
+    if (!ec) break;
+    upstream->close();
+    upstream.reset();
+    if (!reused || attempt == 1) {
+      if (ec == beast::error::timeout)
+        co_return fail(504, "upstream_send_timeout", "upstream send timeout (" + seconds_text(up.send_timeout) + ") exceeded");
+      co_return fail(502, "upstream_write_failed", "the upstream closed the connection while the request was sent");
+    }
+  }
+
+  // Step 7: stream the request body through a fixed buffer.
+  RelayBuffer buffer;
+  beast::flat_buffer upstream_buffer;
+  if (has_body) {
+    auto r = co_await relay_request_body(client_, buffer_, p, *upstream, *sr, buffer, cfg.limits, up);
+    ex.log.bytes_received = r.bytes;
+    if (r.result != RelayResult::ok) {
+      upstream->close();
+      switch (r.result) {
+        case RelayResult::too_large:
+          co_return fail(413, "body_too_large", "request body larger than " + config::format_size(cfg.limits.max_body_size));
+        case RelayResult::client_timeout:
+          co_return fail(408, "client_body_timeout", "request body not received within client_body_timeout (" +
+                                                            seconds_text(cfg.limits.client_body_timeout) + ")");
+        case RelayResult::client_error:
+          co_return fail(400, "client_body_error", "the request body could not be read (malformed chunked encoding or connection closed)");
+        case RelayResult::peer_timeout:
+          co_return fail(504, "upstream_send_timeout", "upstream send timeout (" + seconds_text(up.send_timeout) + ") exceeded");
+        default:
+          co_return fail(502, "upstream_write_failed", "the upstream closed the connection while the request body was sent");
+      }
+    }
+  }
+
+  // Step 8: the response head. Interim 1xx responses other than 101 are skipped.
+  std::optional<ResponseParser> rp;
+  for (;;) {
+    rp.emplace();
+    rp->header_limit(static_cast<std::uint32_t>(std::max<std::uint64_t>(cfg.limits.max_header_size, 64 * 1024)));
+    rp->body_limit(boost::none);
+    if (is_head) rp->skip(true);
+    upstream->expires_after(up.read_timeout);
+    auto [ec, n] = co_await bhttp::async_read_header(*upstream, upstream_buffer, *rp, use_tuple);
+    if (ec) {
+      upstream->close();
+      if (ec == beast::error::timeout)
+        co_return fail(504, "upstream_read_timeout", "upstream read timeout (" + seconds_text(up.read_timeout) + ") exceeded");
+      if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset)
+        co_return fail(502, "upstream_closed", "the upstream closed the connection without sending a response");
+      co_return fail(502, "upstream_bad_response", "the upstream sent an invalid response");
+    }
+    const unsigned status = rp->get().result_int();
+    if (status >= 200 || status == 101) break;
+  }
+
+  auto& res = rp->get();
+  const int status = static_cast<int>(res.result_int());
+  const bool tunnel = status == 101 && upgrade;
+  if (status == 101 && !upgrade) {
+    upstream->close();
+    co_return fail(502, "upstream_bad_response", "the upstream switched protocols without being asked to");
+  }
+  const bool response_has_body = !(is_head || status == 204 || status == 304 || tunnel);
+  const bool close_delimited = response_has_body && !rp->chunked() && !rp->content_length();
+  const bool upstream_keep = rp->keep_alive() && !close_delimited && !tunnel;
+
+  prepare_client_response(ex, res, tunnel);
+  bool client_keep = ex.keep_alive && !worker_.stopping && !tunnel;
+  if (response_has_body && !rp->content_length()) {
+    if (ex.log.version == 11)
+      res.chunked(true);
+    else
+      client_keep = false;  // HTTP/1.0 client: the end of the body is the end of the connection
+  }
+  res.keep_alive(client_keep);
+  ex.log.status = status;
+  ex.keep_alive = client_keep;
+
+  bhttp::response_serializer<bhttp::buffer_body> rs(res);
+  client_.expires_after(cfg.limits.client_body_timeout);
+  ex.response_started = true;
+  auto [wec, wn] = co_await bhttp::async_write_header(client_, rs, use_tuple);
+  if (wec) {
+    upstream->close();
+    co_return fail(status, "client_gone", "client closed the connection");
+  }
+
+  if (tunnel) {
+    co_await run_tunnel(client_, buffer_, *upstream, upstream_buffer, up.read_timeout);
+    finish_log(ex, status);
+    ex.keep_alive = false;
+    co_return std::nullopt;
+  }
+
+  if (response_has_body) {
+    auto r = co_await relay_response_body(*upstream, upstream_buffer, *rp, client_, rs, buffer, cfg.limits, up);
+    ex.log.bytes_sent = r.bytes;
+    if (r.result != RelayResult::ok) {
+      upstream->close();
+      if (r.result == RelayResult::peer_timeout)
+        co_return fail(504, "upstream_read_timeout", "upstream read timeout (" + seconds_text(up.read_timeout) + ") exceeded mid-response");
+      if (r.result == RelayResult::client_timeout || r.result == RelayResult::client_error)
+        co_return fail(status, "client_gone", "client stopped reading the response");
+      co_return fail(502, "upstream_truncated", "the upstream closed the connection mid-response");
+    }
+  }
+
+  // Step 9 done: reuse the upstream connection only when the exchange ended cleanly.
+  if (upstream_keep && rp->is_done() && upstream_buffer.size() == 0)
+    worker_.pool.put(peer.key, std::move(*upstream), up.max_idle_connections);
+  else
+    upstream->close();
+  finish_log(ex, status);
+  co_return std::nullopt;
+}
+
+// Local replies: one place for status, page and headers.
+asio::awaitable<void> Session::reply(Exchange& ex, Failure f, bool close, ExtraFields extra) {
+  const auto& cfg = *ex.rt->config;
+  auto page = rules::render_error(f.status, f.reason, f.message, ex.json_errors);
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(f.status), 11};
+  res.set(bhttp::field::content_type, page.content_type);
+  res.set(bhttp::field::cache_control, "no-store");
+  for (auto& [name, value] : extra) res.set(name, value);
+  if (cfg.headers.hsts && listener_.tls) res.set(bhttp::field::strict_transport_security, *cfg.headers.hsts);
+  if (!ex.request_id.empty()) res.set(kXRequestId, ex.request_id);
+  res.body() = std::move(page.body);
+  res.keep_alive(!close && ex.keep_alive && !worker_.stopping);
+  res.prepare_payload();
+  ex.keep_alive = res.keep_alive();
+  ex.log.reason = f.reason;
+  ex.log.bytes_sent = res.body().size();
+  if (f.status >= 500 || f.status == 413 || f.status == 431 || f.status == 400)
+    spdlog::warn("{} {} {} -> {} {}: {}", ex.client_address, ex.log.method.empty() ? "-" : ex.log.method,
+                 ex.log.target.empty() ? "-" : ex.log.target, f.status, f.reason, f.message);
+  client_.expires_after(cfg.limits.client_body_timeout);
+  co_await bhttp::async_write(client_, res, use_tuple);
+  finish_log(ex, f.status);
+}
+
+void Session::finish_log(Exchange& ex, int status) {
+  if (ex.logged) return;
+  ex.logged = true;
+  ex.log.status = status;
+  ex.log.duration_s = std::chrono::duration<double>(Clock::now() - ex.start).count();
+  if (ex.rt->access_log) ex.rt->access_log->write(ex.log);
+}
+
+}  // namespace airgate::http

@@ -1,0 +1,44 @@
+// The client-facing connection loop (design §3): one coroutine per client
+// connection that runs each request through the lifecycle steps in order.
+#pragma once
+
+#include "server/runtime.hpp"
+#include "upstream/pool.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+
+namespace airgate::http {
+
+namespace asio = boost::asio;
+
+// Per-worker state shared by the sessions of one io_context (one thread):
+// touched only from that thread, so no locks.
+struct WorkerContext {
+  upstream::Pool pool;
+  bool stopping = false;
+  // Sessions waiting for their next request; closed at once on shutdown.
+  std::unordered_map<std::uint64_t, net::Stream*> idle;
+  std::uint64_t next_session_id = 0;
+  asio::thread_pool* blocking = nullptr;            // password hash verification
+  std::function<server::RuntimePtr()> runtime;      // current snapshot
+  std::atomic<std::size_t>* active_connections = nullptr;
+};
+
+struct ListenerInfo {
+  std::size_t index = 0;
+  bool tls = false;
+  bool proxy_protocol = false;
+  std::string redirect_origin;  // redirect_to_https listener: answer 308 to this origin
+};
+
+asio::awaitable<void> run_session(asio::ip::tcp::socket socket, ListenerInfo listener, WorkerContext& worker);
+
+}  // namespace airgate::http

@@ -1,0 +1,5 @@
+// Beast and Asio separate compilation: their implementation is compiled once,
+// here, instead of in every file that uses them.
+#include <boost/asio/impl/src.hpp>
+#include <boost/asio/ssl/impl/src.hpp>
+#include <boost/beast/src.hpp>

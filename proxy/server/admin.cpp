@@ -1,0 +1,118 @@
+#include "server/admin.hpp"
+
+#include "upstream/pool.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+namespace airgate::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+tcp::endpoint parse_endpoint(const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("admin.address " + address + ": expected host:port");
+  std::string host = address.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) throw std::runtime_error("admin.address " + address + ": \"" + host + "\" is not an IP address");
+  return {addr, static_cast<unsigned short>(std::stoi(address.substr(colon + 1)))};
+}
+}  // namespace
+
+Admin::Admin(asio::io_context& ioc, const std::string& address, std::function<RuntimePtr()> runtime)
+    : ioc_(ioc), acceptor_(ioc), runtime_(std::move(runtime)) {
+  auto endpoint = parse_endpoint(address);
+  boost::system::error_code ec;
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("admin.address " + address + ": cannot listen: " + ec.message());
+  const auto bound = acceptor_.local_endpoint();
+  const bool v6 = bound.address().is_v6();
+  spdlog::info("admin listening on http://{}{}{}:{}", v6 ? "[" : "", bound.address().to_string(), v6 ? "]" : "",
+               bound.port());
+}
+
+void Admin::start() { asio::co_spawn(ioc_, accept_loop(), asio::detached); }
+
+void Admin::stop() {
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+}
+
+asio::awaitable<void> Admin::accept_loop() {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
+    if (ec) {
+      if (!acceptor_.is_open()) co_return;
+      continue;
+    }
+    asio::co_spawn(ioc_, serve(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<bool> Admin::upstream_ready() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - ready_checked_ < std::chrono::seconds(1)) co_return ready_cached_;
+  auto rt = runtime_();
+  upstream::Peer peer = rt->peers.at(0);
+  config::Upstream probe = *peer.cfg;
+  probe.connect_timeout = std::min<config::Duration>(probe.connect_timeout, std::chrono::seconds(2));
+  peer.cfg = &probe;
+  auto connected = co_await upstream::connect(peer);
+  if (connected.stream) connected.stream->close();
+  ready_cached_ = connected.stream.has_value();
+  ready_checked_ = std::chrono::steady_clock::now();
+  co_return ready_cached_;
+}
+
+asio::awaitable<void> Admin::serve(tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  for (;;) {
+    bhttp::request_parser<bhttp::empty_body> parser;
+    parser.header_limit(8192);
+    stream.expires_after(std::chrono::seconds(10));
+    auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+    if (ec) co_return;
+    const auto& req = parser.get();
+    bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
+    res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+    const auto target = req.target();
+    if (target == "/healthz") {
+      res.body() = "ok\n";
+    } else if (target == "/readyz") {
+      if (co_await upstream_ready()) {
+        res.body() = "ready\n";
+      } else {
+        res.result(bhttp::status::service_unavailable);
+        res.body() = "upstream not accepting connections\n";
+      }
+    } else {
+      res.result(bhttp::status::not_found);
+      res.body() = "not found: the admin endpoint serves /healthz and /readyz\n";
+    }
+    res.keep_alive(req.keep_alive());
+    res.prepare_payload();
+    auto [wec, wn] = co_await bhttp::async_write(stream, res, use_tuple);
+    if (wec || !res.keep_alive()) co_return;
+  }
+}
+
+}  // namespace airgate::server

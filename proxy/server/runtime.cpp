@@ -1,0 +1,51 @@
+#include "server/runtime.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+namespace airgate::server {
+
+const upstream::Peer& Runtime::route(std::string_view path) const {
+  const auto& routes = config->routes;
+  for (std::size_t i = 0; i < routes.size(); ++i)
+    if (path.substr(0, routes[i].path_prefix.size()) == routes[i].path_prefix) return peers[i + 1];
+  return peers[0];
+}
+
+namespace {
+upstream::Peer make_peer(const config::Upstream& up, Runtime& rt) {
+  upstream::Peer peer;
+  peer.cfg = &up;
+  peer.key = up.url.str() + (up.ca_file ? "|" + *up.ca_file : "");
+  if (up.url.tls()) {
+    rt.upstream_tls.push_back(tls::make_upstream_context(up));
+    peer.tls = rt.upstream_tls.back().get();
+  }
+  return peer;
+}
+}  // namespace
+
+RuntimePtr build_runtime(config::ConfigPtr cfg) {
+  auto rt = std::make_shared<Runtime>();
+  rt->config = cfg;
+  for (const auto& l : cfg->listen) {
+    if (l.tls && !l.redirect_to_https) {
+      auto ctx = tls::make_server_context(*l.tls, "listener " + l.address);
+      if (ctx.self_signed)
+        spdlog::warn("listener {}: no certificate configured; using an in-memory self-signed certificate, "
+                     "SHA-256 fingerprint {}",
+                     l.address, ctx.fingerprint_sha256);
+      rt->listener_tls.push_back(std::move(ctx));
+    } else {
+      rt->listener_tls.push_back({});
+    }
+  }
+  rt->upstream_tls.reserve(cfg->routes.size() + 1);
+  rt->peers.push_back(make_peer(cfg->upstream, *rt));
+  for (const auto& r : cfg->routes) rt->peers.push_back(make_peer(r.upstream, *rt));
+  rt->access_log = std::make_shared<observe::AccessLog>(cfg->logging.access_log, cfg->logging.format);
+  return rt;
+}
+
+}  // namespace airgate::server

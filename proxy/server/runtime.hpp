@@ -1,0 +1,37 @@
+// The immutable snapshot everything on the request path reads: config plus
+// what is built from it (TLS contexts, access control, access log). A reload
+// builds a new Runtime and swaps it in; in-flight requests keep the old one.
+#pragma once
+
+#include "access/access.hpp"
+#include "config/config.hpp"
+#include "observe/log.hpp"
+#include "tls/context.hpp"
+#include "upstream/pool.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace airgate::server {
+
+struct Runtime {
+  config::ConfigPtr config;
+  std::shared_ptr<access::AccessControl> access;
+  std::shared_ptr<observe::AccessLog> access_log;
+  std::vector<tls::ServerContext> listener_tls;  // index = listener index; ctx null for plain
+  // Upstream peers: index 0 is the top-level upstream, i+1 is routes[i].
+  std::vector<upstream::Peer> peers;
+  std::vector<std::shared_ptr<boost::asio::ssl::context>> upstream_tls;  // owns peers[i].tls
+
+  // First route whose prefix matches, else the top-level upstream.
+  const upstream::Peer& route(std::string_view path) const;
+};
+
+using RuntimePtr = std::shared_ptr<const Runtime>;
+
+// Builds a Runtime; throws std::runtime_error with a message naming the file
+// or key at fault (unreadable certificate, bad users file, ...).
+RuntimePtr build_runtime(config::ConfigPtr config);
+
+}  // namespace airgate::server

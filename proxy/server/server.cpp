@@ -1,0 +1,212 @@
+#include "server/server.hpp"
+
+#include "http/session.hpp"
+#include "server/admin.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+
+namespace airgate::server {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+struct Worker {
+  asio::io_context ioc{1};
+  http::WorkerContext ctx;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // index = listener index
+  std::thread thread;
+};
+
+tcp::endpoint listener_endpoint(const config::Listener& l) {
+  error_code ec;
+  auto addr = asio::ip::make_address(l.host, ec);
+  if (ec) throw std::runtime_error("listener " + l.address + ": \"" + l.host + "\" is not an IP address");
+  return {addr, l.port};
+}
+
+std::string url_of(const config::Listener& l, unsigned short port) {
+  const bool v6 = l.host.find(':') != std::string::npos;
+  return std::string(l.tls && !l.redirect_to_https ? "https://" : "http://") + (v6 ? "[" : "") + l.host +
+         (v6 ? "]" : "") + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+struct Server::Impl {
+  std::atomic<RuntimePtr> runtime;
+  std::vector<std::unique_ptr<Worker>> workers;
+  asio::thread_pool blocking{2};
+  std::atomic<std::size_t> active{0};
+  asio::io_context control{1};
+  std::unique_ptr<Admin> admin;
+  bool shutting_down = false;
+
+  asio::awaitable<void> accept_loop(Worker& w, tcp::acceptor& acceptor, http::ListenerInfo info);
+  void bind(const config::Config& cfg);
+  void shutdown();
+};
+
+asio::awaitable<void> Server::Impl::accept_loop(Worker& w, tcp::acceptor& acceptor, http::ListenerInfo info) {
+  asio::steady_timer wait(w.ioc);
+  for (;;) {
+    // max_connections: beyond it new connections wait in the kernel backlog.
+    while (active.load(std::memory_order_relaxed) >= runtime.load()->config->limits.max_connections) {
+      wait.expires_after(std::chrono::milliseconds(10));
+      co_await wait.async_wait(use_tuple);
+      if (!acceptor.is_open()) co_return;
+    }
+    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+    if (ec) {
+      if (!acceptor.is_open() || ec == asio::error::operation_aborted) co_return;
+      spdlog::warn("accept failed: {}", ec.message());  // EMFILE and friends: back off briefly
+      wait.expires_after(std::chrono::milliseconds(50));
+      co_await wait.async_wait(use_tuple);
+      continue;
+    }
+    active.fetch_add(1, std::memory_order_relaxed);
+    asio::co_spawn(w.ioc, http::run_session(std::move(socket), info, w.ctx), [this](std::exception_ptr e) {
+      active.fetch_sub(1, std::memory_order_relaxed);
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::error("session ended with an exception: {}", ex.what());
+        }
+      }
+    });
+  }
+}
+
+void Server::Impl::bind(const config::Config& cfg) {
+  for (std::size_t i = 0; i < cfg.listen.size(); ++i) {
+    const auto& l = cfg.listen[i];
+    auto endpoint = listener_endpoint(l);
+    for (auto& w : workers) {
+      auto acceptor = std::make_unique<tcp::acceptor>(w->ioc);
+      error_code ec;
+      acceptor->open(endpoint.protocol(), ec);
+      if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) {
+        int one = 1;
+        if (::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+          ec.assign(errno, boost::system::system_category());
+      }
+      if (!ec && endpoint.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+      if (!ec) acceptor->bind(endpoint, ec);
+      if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) throw std::runtime_error("listener " + l.address + ": cannot listen: " + ec.message());
+      // Port 0: the first worker's ephemeral port is shared by the others.
+      endpoint.port(acceptor->local_endpoint().port());
+      w->acceptors.push_back(std::move(acceptor));
+    }
+    if (l.redirect_to_https)
+      spdlog::info("listening on {} (redirects to {})", url_of(l, endpoint.port()), *l.redirect_to_https);
+    else
+      spdlog::info("listening on {}", url_of(l, endpoint.port()));
+  }
+}
+
+void Server::Impl::shutdown() {
+  if (shutting_down) return;
+  shutting_down = true;
+  const auto grace = runtime.load()->config->shutdown_grace;
+  spdlog::info("shutting down: no new connections; waiting up to {} ms for {} open connection(s)",
+               grace.count(), active.load());
+  if (admin) admin->stop();
+  for (auto& w : workers) {
+    asio::post(w->ioc, [&w = *w] {
+      w.ctx.stopping = true;
+      for (auto& a : w.acceptors) {
+        error_code ec;
+        a->close(ec);
+      }
+      for (auto& [id, stream] : w.ctx.idle) stream->close();
+      w.ctx.pool.clear();
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  asio::co_spawn(
+      control,
+      [this, deadline]() -> asio::awaitable<void> {
+        asio::steady_timer t(control);
+        while (active.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+          t.expires_after(std::chrono::milliseconds(20));
+          co_await t.async_wait(use_tuple);
+        }
+        if (active.load() > 0)
+          spdlog::warn("shutdown_grace over: closing {} connection(s) still open", active.load());
+        for (auto& w : workers) w->ioc.stop();
+        control.stop();
+      },
+      asio::detached);
+}
+
+Server::Server(config::ConfigPtr config) : impl_(std::make_unique<Impl>()) {
+  impl_->runtime.store(build_runtime(config));
+  unsigned n = config->workers ? config->workers : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->ctx.blocking = &impl_->blocking;
+    w->ctx.active_connections = &impl_->active;
+    w->ctx.runtime = [impl = impl_.get()] { return impl->runtime.load(); };
+    impl_->workers.push_back(std::move(w));
+  }
+  impl_->bind(*config);
+  if (config->admin.address) {
+    impl_->admin = std::make_unique<Admin>(impl_->control, *config->admin.address,
+                                           [impl = impl_.get()] { return impl->runtime.load(); });
+  }
+}
+
+Server::~Server() = default;
+
+int Server::run() {
+  auto& impl = *impl_;
+  const auto cfg = impl.runtime.load()->config;
+  for (auto& w : impl.workers) {
+    for (std::size_t i = 0; i < w->acceptors.size(); ++i) {
+      const auto& l = cfg->listen[i];
+      http::ListenerInfo info;
+      info.index = i;
+      info.tls = l.tls.has_value() && !l.redirect_to_https;
+      info.proxy_protocol = l.proxy_protocol;
+      info.redirect_origin = l.redirect_to_https.value_or("");
+      asio::co_spawn(w->ioc, impl.accept_loop(*w, *w->acceptors[i], info), asio::detached);
+    }
+  }
+  asio::signal_set signals(impl.control, SIGTERM, SIGINT);
+  signals.async_wait([&](error_code ec, int sig) {
+    if (ec) return;
+    spdlog::info("received {}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    impl.shutdown();
+  });
+  if (impl.admin) impl.admin->start();
+  for (auto& w : impl.workers) w->thread = std::thread([&w = *w] { w.ioc.run(); });
+  impl.control.run();
+  for (auto& w : impl.workers) {
+    w->ioc.stop();
+    if (w->thread.joinable()) w->thread.join();
+  }
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace airgate::server

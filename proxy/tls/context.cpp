@@ -1,0 +1,194 @@
+#include "tls/context.hpp"
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <cstdio>
+#include <cstring>
+#include <openssl/rand.h>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+namespace airgate::tls {
+namespace ssl = boost::asio::ssl;
+
+namespace {
+
+// TLS 1.2 AEAD suites with forward secrecy (Mozilla intermediate); TLS 1.3
+// suites are OpenSSL's defaults, all AEAD.
+constexpr const char* kCipherList =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384";
+
+std::string openssl_error() {
+  unsigned long e = ERR_get_error();
+  if (e == 0) return "unknown OpenSSL error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  ERR_clear_error();
+  return buf;
+}
+
+std::string read_file(const std::string& path, const std::string& what, const std::string& listener) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw TlsError(listener + ": cannot read " + what + " " + path + ": " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct BioDeleter { void operator()(BIO* b) const { BIO_free(b); } };
+struct X509Deleter { void operator()(X509* x) const { X509_free(x); } };
+struct PkeyDeleter { void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); } };
+using BioPtr = std::unique_ptr<BIO, BioDeleter>;
+using X509Ptr = std::unique_ptr<X509, X509Deleter>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
+
+std::string fingerprint(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  X509_digest(cert, EVP_sha256(), md, &n);
+  std::string out;
+  char hex[4];
+  for (unsigned i = 0; i < n; ++i) {
+    std::snprintf(hex, sizeof hex, i ? ":%02X" : "%02X", md[i]);
+    out += hex;
+  }
+  return out;
+}
+
+int alpn_select(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                unsigned int inlen, void*) {
+  // Only HTTP/1.1 is spoken; a client offering ALPN without it gets no ALPN.
+  for (unsigned i = 0; i < inlen;) {
+    unsigned len = in[i];
+    if (i + 1 + len > inlen) break;
+    if (len == 8 && std::memcmp(in + i + 1, "http/1.1", 8) == 0) {
+      *out = in + i + 1;
+      *outlen = 8;
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + len;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+void apply_server_policy(SSL_CTX* c, const std::string& min_version) {
+  SSL_CTX_set_min_proto_version(c, min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
+  SSL_CTX_set_cipher_list(c, kCipherList);
+  SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
+  static const unsigned char sid[] = "airgate";
+  SSL_CTX_set_session_id_context(c, sid, sizeof sid - 1);
+  SSL_CTX_set_alpn_select_cb(c, alpn_select, nullptr);
+}
+
+// An in-memory self-signed ECDSA P-256 certificate for localhost, valid one year.
+std::pair<X509Ptr, PkeyPtr> self_signed() {
+  PkeyPtr key(EVP_EC_gen("P-256"));
+  if (!key) throw TlsError("cannot generate a key for the self-signed certificate: " + openssl_error());
+  X509Ptr cert(X509_new());
+  X509_set_version(cert.get(), 2);
+  unsigned char serial[16];
+  RAND_bytes(serial, sizeof serial);
+  serial[0] &= 0x7f;
+  BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
+  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
+  BN_free(bn);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 365L * 24 * 3600);
+  X509_set_pubkey(cert.get(), key.get());
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("airgate self-signed"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+  X509_set_issuer_name(cert.get(), name);
+  X509V3_CTX v3;
+  X509V3_set_ctx_nodb(&v3);
+  X509V3_set_ctx(&v3, cert.get(), cert.get(), nullptr, nullptr, 0);
+  for (auto [nid, value] : {std::pair{NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1"},
+                            std::pair{NID_basic_constraints, "critical,CA:FALSE"},
+                            std::pair{NID_ext_key_usage, "serverAuth"}}) {
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, nid, value);
+    if (ext) {
+      X509_add_ext(cert.get(), ext, -1);
+      X509_EXTENSION_free(ext);
+    }
+  }
+  if (!X509_sign(cert.get(), key.get(), EVP_sha256()))
+    throw TlsError("cannot sign the self-signed certificate: " + openssl_error());
+  return {std::move(cert), std::move(key)};
+}
+
+}  // namespace
+
+ServerContext make_server_context(const config::Tls& tls, const std::string& listener) {
+  ServerContext out;
+  out.ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* c = out.ctx->native_handle();
+  apply_server_policy(c, tls.min_version);
+
+  if (tls.certificate.empty()) {
+    auto [cert, key] = self_signed();
+    SSL_CTX_use_certificate(c, cert.get());
+    SSL_CTX_use_PrivateKey(c, key.get());
+    out.self_signed = true;
+    out.fingerprint_sha256 = fingerprint(cert.get());
+    return out;
+  }
+
+  // Certificate chain: leaf first, then intermediates.
+  std::string chain = read_file(tls.certificate, "certificate", listener);
+  BioPtr bio(BIO_new_mem_buf(chain.data(), static_cast<int>(chain.size())));
+  X509Ptr leaf(PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr));
+  if (!leaf) throw TlsError(listener + ": certificate " + tls.certificate + " holds no PEM certificate");
+  if (SSL_CTX_use_certificate(c, leaf.get()) != 1)
+    throw TlsError(listener + ": certificate " + tls.certificate + " rejected: " + openssl_error());
+  SSL_CTX_clear_chain_certs(c);
+  while (X509* extra = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    if (SSL_CTX_add0_chain_cert(c, extra) != 1) {
+      X509_free(extra);
+      throw TlsError(listener + ": certificate chain in " + tls.certificate + " rejected: " + openssl_error());
+    }
+  }
+  ERR_clear_error();  // the loop ends on a "no start line" error
+
+  std::string keypem = read_file(tls.private_key, "private key", listener);
+  BioPtr kbio(BIO_new_mem_buf(keypem.data(), static_cast<int>(keypem.size())));
+  PkeyPtr key(PEM_read_bio_PrivateKey(kbio.get(), nullptr, nullptr, nullptr));
+  OPENSSL_cleanse(keypem.data(), keypem.size());
+  if (!key)
+    throw TlsError(listener + ": private key " + tls.private_key +
+                   " holds no PEM private key (encrypted keys are not supported)");
+  if (SSL_CTX_use_PrivateKey(c, key.get()) != 1 || SSL_CTX_check_private_key(c) != 1) {
+    ERR_clear_error();
+    throw TlsError(listener + ": private key " + tls.private_key + " does not match certificate " +
+                   tls.certificate);
+  }
+  out.fingerprint_sha256 = fingerprint(leaf.get());
+  return out;
+}
+
+std::shared_ptr<ssl::context> make_upstream_context(const config::Upstream& up) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+  SSL_CTX* c = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+  SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
+  ctx->set_verify_mode(ssl::verify_peer);
+  if (up.ca_file) {
+    if (SSL_CTX_load_verify_locations(c, up.ca_file->c_str(), nullptr) != 1)
+      throw TlsError("upstream " + up.url.str() + ": cannot load ca_file " + *up.ca_file + ": " +
+                     openssl_error());
+  } else {
+    ctx->set_default_verify_paths();
+  }
+  return ctx;
+}
+
+}  // namespace airgate::tls
