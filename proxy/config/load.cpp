@@ -685,7 +685,7 @@ class Parser {
     }
     const Fields f = fields(rv, "");
     if (auto v = f.get("listen")) parse_listen(*v, cfg);
-    if (auto v = f.get("upstream")) parse_upstream(*v, cfg.upstream, true);
+    if (auto v = f.get("upstream")) parse_upstream(*v, cfg.upstream);
     // Routes after the top-level upstream: they inherit from it.
     if (auto v = f.get("routes")) parse_routes(*v, cfg);
     if (auto v = f.get("limits")) parse_limits(*v, cfg.limits);
@@ -804,7 +804,7 @@ class Parser {
 
   // `out` holds the defaults to inherit (built-in for the top-level upstream,
   // the top-level upstream for a route).
-  void parse_upstream(const Val& v, Upstream& out, bool top_level) {
+  void parse_upstream(const Val& v, Upstream& out) {
     const Fields f = fields(v, "upstream");
     if (auto u = f.get("url")) {
       std::string s, why;
@@ -818,7 +818,6 @@ class Parser {
     if (auto d = f.get("read_timeout")) read_duration(*d, false, out.read_timeout);
     if (auto d = f.get("send_timeout")) read_duration(*d, false, out.send_timeout);
     if (auto n = f.get("max_idle_connections")) read_count(*n, 0, 1000000, out.max_idle_connections);
-    (void)top_level;
   }
 
   void parse_routes(const Val& v, Config& cfg) {
@@ -836,7 +835,7 @@ class Parser {
       } else {
         error_at(item.node, item.path, "path_prefix is required");
       }
-      if (auto u = f.get("upstream")) parse_upstream(*u, r.upstream, false);
+      if (auto u = f.get("upstream")) parse_upstream(*u, r.upstream);
       cfg.routes.push_back(std::move(r));
     }
   }
