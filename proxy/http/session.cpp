@@ -12,6 +12,9 @@
 // status through fail() (one place) and every exchange is logged exactly once.
 #include "http/session.hpp"
 
+#include "access/client_address.hpp"
+#include "access/credentials.hpp"
+#include "access/proxy_protocol.hpp"
 #include "config/units.hpp"
 #include "core/ids.hpp"
 #include "http/relay.hpp"
@@ -21,6 +24,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
@@ -121,8 +125,8 @@ bool is_upgrade_request(const bhttp::request_header<>& req) {
 class Session {
  public:
   Session(Stream stream, tcp::endpoint peer, ListenerInfo listener, WorkerContext& worker)
-      : client_(std::move(stream)), peer_(peer), listener_(listener), worker_(worker) {
-    peer_address_ = rules::forwarded_address(peer_.address().to_string());
+      : client_(std::move(stream)), peer_ip_(access::normalize(peer.address())), listener_(listener), worker_(worker) {
+    peer_address_ = peer_ip_.to_string();
   }
 
   asio::awaitable<void> run();
@@ -136,6 +140,8 @@ class Session {
     std::string client_address;
     bool keep_alive = false;
     bool logged = false;
+    bool close_after_reply = true;
+    std::vector<std::pair<bhttp::field, std::string>> extra;  // fields for a local reply
     bool response_started = false;
     bool json_errors = false;
     std::string request_id;
@@ -155,8 +161,12 @@ class Session {
   void finish_log(Exchange& ex, int status);
   asio::awaitable<void> close_client();
 
+  asio::awaitable<bool> read_proxy_header(const server::Runtime& rt);
+  template <class F>
+  asio::awaitable<std::invoke_result_t<F>> run_blocking(F f);
+
   Stream client_;
-  tcp::endpoint peer_;
+  asio::ip::address peer_ip_;   // the connecting peer (or the PROXY protocol source)
   std::string peer_address_;
   ListenerInfo listener_;
   WorkerContext& worker_;
@@ -186,6 +196,10 @@ asio::awaitable<void> run_session(tcp::socket socket, ListenerInfo listener, Wor
 
 asio::awaitable<void> Session::run() {
   auto rt = worker_.runtime();
+  if (listener_.proxy_protocol && !co_await read_proxy_header(*rt)) {
+    client_.close();
+    co_return;
+  }
   if (listener_.tls && !co_await handshake(*rt)) co_return;
   while (co_await exchange()) {
     if (worker_.stopping) break;
@@ -193,9 +207,40 @@ asio::awaitable<void> Session::run() {
   co_await close_client();
 }
 
+// Step 1: the PROXY protocol header (v1 or v2), believed only from
+// trusted_proxies; its source address becomes the peer.
+asio::awaitable<bool> Session::read_proxy_header(const server::Runtime& rt) {
+  if (!rt.trusted_proxies.contains(peer_ip_)) {
+    spdlog::warn("{}: PROXY protocol header from a peer not in trusted_proxies; connection closed", peer_address_);
+    co_return false;
+  }
+  client_.expires_after(rt.config->limits.handshake_timeout);
+  for (;;) {
+    auto data = std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    auto header = access::parse_proxy_header(data);
+    if (header.ok()) {
+      if (header.source && !header.local) {
+        peer_ip_ = *header.source;
+        peer_address_ = peer_ip_.to_string();
+      }
+      buffer_.consume(header.consumed);
+      co_return true;
+    }
+    if (header.error()) {
+      spdlog::warn("{}: invalid PROXY protocol header: {}", peer_address_, header.reason);
+      co_return false;
+    }
+    auto [ec, n] = co_await client_.tcp().async_read_some(buffer_.prepare(512), use_tuple);
+    if (ec) co_return false;
+    buffer_.commit(n);
+  }
+}
+
 asio::awaitable<bool> Session::handshake(const server::Runtime& rt) {
   client_.expires_after(rt.config->limits.handshake_timeout);
-  auto [ec] = co_await client_.tls().async_handshake(asio::ssl::stream_base::server, use_tuple);
+  // Bytes read past a PROXY header already belong to the TLS handshake.
+  auto [ec, used] = co_await client_.tls().async_handshake(asio::ssl::stream_base::server, buffer_.data(), use_tuple);
+  buffer_.consume(used);
   if (ec) {
     spdlog::debug("TLS handshake with {} failed: {}", peer_address_, ec.message());
     co_return false;
@@ -316,7 +361,7 @@ asio::awaitable<bool> Session::exchange() {
     co_return ex.keep_alive;
   }
   if (auto f = co_await check_access(ex)) {
-    co_await reply(ex, *f, true);
+    co_await reply(ex, *f, ex.close_after_reply, std::move(ex.extra));
     co_return ex.keep_alive;
   }
   if (auto f = check_limits(ex)) {
@@ -397,7 +442,73 @@ std::optional<Failure> Session::parse_head(Exchange& ex, std::size_t head_len) {
 
 // Step 4: access control. Implemented by access::AccessControl; the expensive
 // password hash check runs on the blocking pool, off the event loop.
+template <class F>
+asio::awaitable<std::invoke_result_t<F>> Session::run_blocking(F f) {
+  auto home = co_await asio::this_coro::executor;
+  co_await asio::post(asio::bind_executor(*worker_.blocking, asio::use_awaitable));
+  auto result = f();
+  co_await asio::post(asio::bind_executor(home, asio::use_awaitable));
+  co_return result;
+}
+
 asio::awaitable<std::optional<Failure>> Session::check_access(Exchange& ex) {
+  auto& req = parser_->get();
+  const auto& rt = *ex.rt;
+  auto& ac = *rt.access;
+
+  // Step 3: the client address.
+  std::vector<std::string_view> xff;
+  auto [first, last] = req.equal_range(kXForwardedFor);
+  for (auto it = first; it != last; ++it) xff.push_back(it->value());
+  const auto client = access::resolve_client_address(peer_ip_, xff, rt.trusted_proxies);
+  ex.client_address = client.to_string();
+  ex.log.client = ex.client_address;
+
+  // Step 4: access. The hash check (bcrypt: tens of ms) runs off the event loop.
+  const std::string path(req.target().substr(0, req.target().find('?')));
+  access::AccessInput in{client, path, field_or_empty(req, bhttp::field::authorization),
+                         field_or_empty(req, bhttp::field::proxy_authorization), Clock::now()};
+  auto ev = ac.evaluate(in);
+  access::AccessDecision d;
+  if (ev.pending) {
+    auto& pending = *ev.pending;
+    const bool ok = co_await run_blocking([&ac, &pending] { return ac.verify(pending); });
+    d = ac.complete(std::move(ev), ok, Clock::now());
+  } else {
+    d = std::move(ev.decision);
+  }
+  ex.log.reason = d.reason;
+
+  // Our credential never travels upstream unless asked for (design §3 step 6);
+  // a Bearer token in Authorization is the upstream's and passes untouched.
+  if (d.credential_in_proxy_authorization) req.erase(bhttp::field::proxy_authorization);
+  if (ac.basic_configured() && !rt.config->auth.forward_authorization &&
+      access::is_basic_scheme(field_or_empty(req, bhttp::field::authorization)))
+    req.erase(bhttp::field::authorization);
+
+  const bool has_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
+  using access::Outcome;
+  switch (d.outcome) {
+    case Outcome::allow:
+      if (d.reason == "basic_auth") ex.log.user = d.user;
+      co_return std::nullopt;
+    case Outcome::unauthorized: {
+      ex.extra.emplace_back(bhttp::field::www_authenticate, ac.www_authenticate());
+      ex.close_after_reply = has_body;
+      co_return fail(401, d.reason,
+                     d.credential_present ? "wrong user name or password"
+                                          : "this site requires a user name and password");
+    }
+    case Outcome::forbidden:
+      ex.close_after_reply = has_body;
+      co_return fail(403, d.reason, "access from your address is not allowed");
+    case Outcome::too_many_requests:
+      ex.extra.emplace_back(bhttp::field::retry_after, std::to_string(d.retry_after.count()));
+      ex.close_after_reply = has_body;
+      co_return fail(429, d.reason,
+                     "too many failed logins from your address; try again in " +
+                         std::to_string(d.retry_after.count()) + " seconds");
+  }
   co_return std::nullopt;
 }
 
@@ -426,7 +537,6 @@ void Session::prepare_upstream_request(Exchange& ex, bool upgrade) {
   if (!host.empty()) req.set(kXForwardedHost, host);
   req.set("X-Real-IP", ex.client_address);
   if (!ex.request_id.empty()) req.set(kXRequestId, ex.request_id);
-  if (!cfg.auth.forward_authorization && ex.log.reason == "basic_auth") req.erase(bhttp::field::authorization);
 
   req.version(11);
   if (upgrade) {

@@ -1,5 +1,7 @@
 #include "server/runtime.hpp"
 
+#include "access/htpasswd.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
@@ -30,7 +32,7 @@ RuntimePtr build_runtime(config::ConfigPtr cfg) {
   auto rt = std::make_shared<Runtime>();
   rt->config = cfg;
   for (const auto& l : cfg->listen) {
-    if (l.tls && !l.redirect_to_https) {
+    if (l.tls) {
       auto ctx = tls::make_server_context(*l.tls, "listener " + l.address);
       if (ctx.self_signed)
         spdlog::warn("listener {}: no certificate configured; using an in-memory self-signed certificate, "
@@ -44,6 +46,15 @@ RuntimePtr build_runtime(config::ConfigPtr cfg) {
   rt->upstream_tls.reserve(cfg->routes.size() + 1);
   rt->peers.push_back(make_peer(cfg->upstream, *rt));
   for (const auto& r : cfg->routes) rt->peers.push_back(make_peer(r.upstream, *rt));
+  std::vector<std::string> errors;
+  auto users = access::effective_users(cfg->auth, errors);
+  rt->trusted_proxies = access::IpAllowlist::parse(cfg->trusted_proxies, errors);
+  if (!errors.empty()) {
+    std::string all;
+    for (const auto& e : errors) all += (all.empty() ? "" : "; ") + e;
+    throw std::runtime_error(all);
+  }
+  rt->access = access::AccessControl::create(cfg->auth, std::move(users));
   rt->access_log = std::make_shared<observe::AccessLog>(cfg->logging.access_log, cfg->logging.format);
   return rt;
 }

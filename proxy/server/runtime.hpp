@@ -4,6 +4,7 @@
 #pragma once
 
 #include "access/access.hpp"
+#include "access/ip_allowlist.hpp"
 #include "config/config.hpp"
 #include "observe/log.hpp"
 #include "tls/context.hpp"
@@ -18,6 +19,7 @@ namespace airgate::server {
 struct Runtime {
   config::ConfigPtr config;
   std::shared_ptr<access::AccessControl> access;
+  access::IpAllowlist trusted_proxies;
   std::shared_ptr<observe::AccessLog> access_log;
   std::vector<tls::ServerContext> listener_tls;  // index = listener index; ctx null for plain
   // Upstream peers: index 0 is the top-level upstream, i+1 is routes[i].

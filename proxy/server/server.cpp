@@ -44,7 +44,7 @@ tcp::endpoint listener_endpoint(const config::Listener& l) {
 
 std::string url_of(const config::Listener& l, unsigned short port) {
   const bool v6 = l.host.find(':') != std::string::npos;
-  return std::string(l.tls && !l.redirect_to_https ? "https://" : "http://") + (v6 ? "[" : "") + l.host +
+  return std::string(l.tls ? "https://" : "http://") + (v6 ? "[" : "") + l.host +
          (v6 ? "]" : "") + ":" + std::to_string(port);
 }
 
@@ -186,7 +186,7 @@ int Server::run() {
       const auto& l = cfg->listen[i];
       http::ListenerInfo info;
       info.index = i;
-      info.tls = l.tls.has_value() && !l.redirect_to_https;
+      info.tls = l.tls.has_value();
       info.proxy_protocol = l.proxy_protocol;
       info.redirect_origin = l.redirect_to_https.value_or("");
       asio::co_spawn(w->ioc, impl.accept_loop(*w, *w->acceptors[i], info), asio::detached);
