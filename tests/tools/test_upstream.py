@@ -239,6 +239,10 @@ class Upstream:
     def stop(self):
         self._stopping = True
         try:
+            self._lsock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        except OSError:
+            pass
+        try:
             self._lsock.close()
         except OSError:
             pass
