@@ -41,6 +41,11 @@ _TAGS = itertools.count(1)
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
 MiB = 1024 * 1024
+MIN_THROUGHPUT = 16e6  # bytes/s: bulk transfers slower than this fail instead of running for ages
+
+
+def transfer_deadline(nbytes):
+    return time.monotonic() + max(20.0, nbytes / MIN_THROUGHPUT)
 
 # Variables of design §2 that would change what the binary does.
 AIRGATE_ENV_VARS = ("BASIC_AUTH_USERNAME", "BASIC_AUTH_PASSWORD", "BASIC_AUTH_PASSWORD_FILE",
@@ -66,6 +71,16 @@ def require_binary(testcase=None):
 
 # --------------------------------------------------------------------------
 # PKI
+
+def _die_with_parent():
+    """preexec_fn: the child gets SIGKILL when the test process dies, so an
+    interrupted or killed test run never leaves airgate or an upstream behind."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
 
 def run(cmd, timeout=30, check=True, **kw):
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, **kw)
@@ -262,7 +277,8 @@ class Airgate:
         self._out = open(self.stdout_path, "wb")
         self._err = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen([self.bin] + list(args), stdin=subprocess.DEVNULL,
-                                     stdout=self._out, stderr=self._err, env=full_env, cwd=workdir)
+                                     stdout=self._out, stderr=self._err, env=full_env, cwd=workdir,
+                                     preexec_fn=_die_with_parent)
         self.pid = self.proc.pid
         self.listeners = []
         self.admin = None
@@ -395,7 +411,7 @@ class UpstreamProcess:
         if tls:
             cmd += ["--tls", tls[0], tls[1]]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         ready = select.select([self.proc.stdout], [], [], 10)[0]
         line = self.proc.stdout.readline().decode() if ready else ""
         m = re.search(r"listening on (\S+)", line)
@@ -729,12 +745,18 @@ def pattern_sha256(n):
 class PatternChecker:
     """A sink that checks a streamed body is the /big pattern, without keeping it."""
 
-    def __init__(self):
+    def __init__(self, deadline=None):
         self.offset = 0
         self.bad_at = None
+        self.deadline = deadline  # time.monotonic() value; exceeded -> AssertionError
+        self.started = time.monotonic()
         self._ref = PATTERN_BLOCK * 2 + PATTERN_BLOCK[:512]
 
     def __call__(self, data):
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            el = time.monotonic() - self.started
+            raise AssertionError("transfer too slow: %d bytes in %.0f s (%.1f MB/s)" % (
+                self.offset, el, self.offset / el / 1e6))
         mv = memoryview(data)
         pos = 0
         while pos < len(mv):
@@ -802,7 +824,7 @@ class AirgateTestCase(unittest.TestCase):
             ag.wait_ready()
         return ag
 
-    def config(self, upstream, **sections):
+    def config(self, upstream, /, **sections):
         url = upstream if isinstance(upstream, str) else upstream.url
         return base_config(self.pki, url, **sections)
 

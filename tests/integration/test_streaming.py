@@ -7,15 +7,19 @@ import threading
 import time
 import unittest
 
-from harness import AirgateTestCase, MiB, PatternChecker, PATTERN_BLOCK, request_bytes
+from harness import AirgateTestCase, MiB, PatternChecker, PATTERN_BLOCK, request_bytes, transfer_deadline
 
 MEMORY_BOUND = 64 * 1000 * 1000  # "well under 64 MB"
 UPLOAD_PIECE = PATTERN_BLOCK * 16  # 1 MiB, reused: the test never holds the body
 
 
-def upload_pieces(total):
+def upload_pieces(total, deadline=None):
     sent = 0
+    t0 = time.monotonic()
     while sent < total:
+        if deadline is not None and time.monotonic() > deadline:
+            el = time.monotonic() - t0
+            raise AssertionError("upload too slow: %d bytes in %.0f s (%.1f MB/s)" % (sent, el, sent / el / 1e6))
         k = min(len(UPLOAD_PIECE), total - sent)
         yield UPLOAD_PIECE if k == len(UPLOAD_PIECE) else UPLOAD_PIECE[:k]
         sent += k
@@ -45,7 +49,7 @@ class StreamingTest(AirgateTestCase):
         n = 200 * MiB  # exactly the default max_body_size: must pass
         c = self.raw(self.ag, timeout=60)
         c.send(request_bytes("POST", "/upload?big=cl", [("Content-Length", str(n))]))
-        self.assertTrue(c.send_body(upload_pieces(n)), "proxy answered before the 200 MiB body was sent: %r"
+        self.assertTrue(c.send_body(upload_pieces(n, transfer_deadline(n))), "proxy answered before the 200 MiB body was sent: %r"
                         % bytes(c.buf[:300]))
         r = c.read_response()
         self.assertEqual(r.status, 200, r.body[:300])
@@ -57,7 +61,7 @@ class StreamingTest(AirgateTestCase):
         n = 150 * MiB
         c = self.raw(self.ag, timeout=60)
         c.send(request_bytes("POST", "/upload?big=chunked", [("Transfer-Encoding", "chunked")]))
-        pieces = (b"%x\r\n" % len(p) + p + b"\r\n" for p in upload_pieces(n))
+        pieces = (b"%x\r\n" % len(p) + p + b"\r\n" for p in upload_pieces(n, transfer_deadline(n)))
         self.assertTrue(c.send_body(pieces))
         c.send(b"0\r\n\r\n")
         r = c.read_response()
@@ -73,7 +77,7 @@ class StreamingTest(AirgateTestCase):
             time.sleep(pause)  # a slow client: the proxy must stop reading upstream, not buffer
             mem = self.ag.memory()
             self.assertLess(mem["VmRSS"], MEMORY_BOUND, "RSS %.1f MB while the client paused" % (mem["VmRSS"] / 1e6))
-        chk = PatternChecker()
+        chk = PatternChecker(transfer_deadline(n))
         r = c.read_response(sink=chk)
         self.assertEqual(r.status, 200)
         self.assertTrue(r.complete, "download cut short at %d of %d bytes" % (chk.offset, n))
@@ -106,7 +110,7 @@ class StreamingTest(AirgateTestCase):
 
         t = threading.Thread(target=watch)
         t.start()
-        self.assertTrue(c.send_body(upload_pieces(n)))
+        self.assertTrue(c.send_body(upload_pieces(n, transfer_deadline(n))))
         r = c.read_response()
         t.join(10)
         self.assertEqual(r.status, 200, r.body[:300])
