@@ -15,6 +15,7 @@ constexpr const char* kUsage =
     "usage:\n"
     "  airgate [run] [-c FILE]               start the proxy (the default subcommand)\n"
     "  airgate check [-c FILE]               validate the config; problems as FILE:LINE:COL: message\n"
+    "  airgate selfcheck [-c FILE] [--json]  security self-check; exit 0 clean, 1 warnings, 2 critical\n"
     "  airgate passwd [-f FILE] USER         add or update a bcrypt entry; password from stdin\n"
     "  airgate version                       print airgate, OpenSSL and Boost versions\n"
     "\n"
@@ -62,6 +63,10 @@ int main(int argc, char** argv) {
     if (command == "run") return cmd_run(config_path);
     if (command == "check") return cmd_check(config_path);
     return cmd_version();
+  }
+  if (command == "selfcheck") {
+    if (!positional.empty()) return usage_error("unexpected argument '" + positional.front() + "'");
+    return cmd_selfcheck(config_path, vm.count("json") > 0);
   }
   if (command == "passwd") {
     if (positional.size() != 1) return usage_error("passwd takes exactly one USER");
