@@ -62,7 +62,8 @@ class StreamingTest(AirgateTestCase):
         c = self.raw(self.ag, timeout=60)
         c.send(request_bytes("POST", "/upload?big=chunked", [("Transfer-Encoding", "chunked")]))
         pieces = (b"%x\r\n" % len(p) + p + b"\r\n" for p in upload_pieces(n, transfer_deadline(n)))
-        self.assertTrue(c.send_body(pieces))
+        self.assertTrue(c.send_body(pieces), "proxy answered before the chunked body was sent: %r"
+                        % bytes(c.buf[:300]))
         c.send(b"0\r\n\r\n")
         r = c.read_response()
         self.assertEqual(r.status, 200, r.body[:300])
@@ -110,7 +111,8 @@ class StreamingTest(AirgateTestCase):
 
         t = threading.Thread(target=watch)
         t.start()
-        self.assertTrue(c.send_body(upload_pieces(n, transfer_deadline(n))))
+        self.assertTrue(c.send_body(upload_pieces(n, transfer_deadline(n))),
+                        "proxy answered before the body was sent: %r" % bytes(c.buf[:300]))
         r = c.read_response()
         t.join(10)
         self.assertEqual(r.status, 200, r.body[:300])
