@@ -171,7 +171,7 @@ class SatisfyMatrixTest(AccessBase):
         self.assertEqual(resp.status, 200)
         self.assertEqual(self.reason_of(self.log_line(ag, "nochecks")), "no_checks")
 
-    def test_satisfy_any_listed_does_not_verify_or_log_user(self):
+    def test_satisfy_any_listed_still_strips_credential(self):
         """satisfy any + listed: passes by the allowlist; the basic credential is still stripped."""
         up = self.start_upstream()
         ag = self.start(up, {"satisfy": "any", "allow": PASS_LIST, "basic": {"users": INLINE_USERS}})
