@@ -70,8 +70,9 @@ class AccessBase(AirgateTestCase):
             return self.users_file(f.read(), "vectors.htpasswd")
 
     def start(self, up, auth=None, env=None, **sections):
-        """airgate in front of ``up``; the throttle is off unless ``auth`` sets one,
-        so tests that try many wrong passwords are not blocked."""
+        """airgate in front of ``up``. Unless ``auth`` sets one, the throttle
+        is effectively off (max_failures 1000000), so tests that try many wrong
+        passwords are not blocked."""
         auth = dict(auth or {})
         auth.setdefault("throttle", {"max_failures": 1000000})
         sections["auth"] = auth
@@ -118,6 +119,24 @@ class AccessBase(AirgateTestCase):
     def reason_of(self, line):
         m = re.search(r"reason=(\S+)", line)
         return m.group(1) if m else None
+
+    # How many password hashes airgate verified (AccessControl::verifications()),
+    # read from the admin /metrics endpoint.
+    METRIC = "airgate_auth_verifications_total"
+
+    def verifications(self, ag):
+        code, text = self.admin_get(ag, "/metrics")
+        self.assertEqual(code, 200, "no way to observe hash verifications: admin /metrics answered %d %r. "
+                                    "AccessControl::verifications() must be exposed (metric %s)"
+                         % (code, text[:200], self.METRIC))
+        total = 0
+        found = False
+        for line in text.splitlines():
+            if line.startswith(self.METRIC) and not line.startswith("#"):
+                found = True
+                total += int(float(line.rsplit(" ", 1)[1]))
+        self.assertTrue(found, "metric %s missing from /metrics:\n%s" % (self.METRIC, text[:2000]))
+        return total
 
     def admin_get(self, ag, path):
         url = "http://%s:%d%s" % (ag.admin.host if ":" not in ag.admin.host else "[%s]" % ag.admin.host,
@@ -497,22 +516,6 @@ class CredentialCacheTest(AccessBase):
     request costs one hash verification. Proven by counting verifications, not
     by timing: the admin /metrics counter airgate_auth_verifications_total
     (AccessControl::verifications())."""
-
-    METRIC = "airgate_auth_verifications_total"
-
-    def verifications(self, ag):
-        code, text = self.admin_get(ag, "/metrics")
-        self.assertEqual(code, 200, "no way to observe hash verifications: admin /metrics answered %d %r. "
-                                    "AccessControl::verifications() must be exposed (metric %s)"
-                         % (code, text[:200], self.METRIC))
-        total = 0
-        found = False
-        for line in text.splitlines():
-            if line.startswith(self.METRIC) and not line.startswith("#"):
-                found = True
-                total += int(float(line.rsplit(" ", 1)[1]))
-        self.assertTrue(found, "metric %s missing from /metrics:\n%s" % (self.METRIC, text[:2000]))
-        return total
 
     def test_same_credentials_cost_one_verification(self):
         up = self.start_upstream()

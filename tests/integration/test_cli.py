@@ -47,6 +47,10 @@ class CliTest(AirgateTestCase):
         code, out, _ = self.check("")
         self.assertEqual(code, 0, out)
 
+    def test_check_without_file_uses_defaults(self):
+        p = run_cli(["check"], cwd=self.tmp)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
     def test_check_unknown_key_has_line_and_column(self):
         code, out, path = self.check('listen:\n  - address: "127.0.0.1:0"\nupstream:\n'
                                      '  url: "http://127.0.0.1:8000"\n  read_timout: 5s\n')

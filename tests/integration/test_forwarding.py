@@ -233,6 +233,65 @@ class UpstreamKeepAliveTest(AirgateTestCase):
         self.assertEqual(up.connection_count(), 1)
 
 
+class UpstreamPoolStalenessTest(AirgateTestCase):
+    """A pooled upstream connection that the upstream has closed must not
+    turn the next request into an error."""
+
+    def setUp(self):
+        super().setUp()
+        self.up = self.start_upstream()
+        self.ag = self.start_airgate(self.config(self.up, workers=1))
+
+    def test_upstream_connection_close_response_not_reused(self):
+        c = self.raw(self.ag)
+        for i in range(3):
+            c.send(request_bytes("GET", "/close-after?i=%d" % i))
+            r = c.read_response()
+            self.assertEqual(r.status, 200, r.body[:300])
+            self.assertEqual(r.body, b"closing after this response\n")
+            if "close" in (r.header("Connection") or "").lower():
+                c = self.raw(self.ag)  # the client side may close too; that is fine
+            c.send(request_bytes("GET", "/echo?after-close=%d" % i))
+            r = c.read_response()
+            self.assertEqual(r.status, 200, "request after an upstream 'Connection: close': %r" % r.body[:300])
+
+    def test_idle_pooled_connection_closed_by_upstream(self):
+        for method, body in (("GET", b""), ("POST", b"payload")):
+            with self.subTest(method=method):
+                r, rec = self.echo(self.ag, self.up, method=method, body=body)
+                self.assertEqual(r.status, 200)
+                time.sleep(0.2)
+                self.assertGreaterEqual(self.up.close_idle(), 1, "no idle pooled upstream connection")
+                time.sleep(0.3)
+                r2, rec2 = self.echo(self.ag, self.up, method=method, body=body)
+                self.assertEqual(r2.status, 200, "%s after the upstream closed the idle pooled connection: %d %r"
+                                 % (method, r2.status, r2.body[:300]))
+                self.assertEqual(rec2.body_len, len(body))
+
+
+class ResponseHeaderOptionsTest(AirgateTestCase):
+    def test_hsts_added_when_configured(self):
+        up = self.start_upstream()
+        ag = self.start_airgate(self.config(up, headers={"hsts": "max-age=31536000; includeSubDomains"}))
+        r, _ = self.echo(ag, up)
+        self.assertEqual(r.header_values("Strict-Transport-Security"), ["max-age=31536000; includeSubDomains"])
+        r, _ = self.echo(ag, up, path="/status?code=404")
+        self.assertEqual(r.header_values("Strict-Transport-Security"), ["max-age=31536000; includeSubDomains"])
+
+    def test_no_hsts_by_default(self):
+        up = self.start_upstream()
+        ag = self.start_airgate(self.config(up))
+        r, _ = self.echo(ag, up)
+        self.assertEqual(r.header_values("Strict-Transport-Security"), [])
+
+    def test_request_id_disabled(self):
+        up = self.start_upstream()
+        ag = self.start_airgate(self.config(up, headers={"request_id": False}))
+        r, rec = self.echo(ag, up)
+        self.assertEqual(rec.header_values("X-Request-Id"), [])
+        self.assertEqual(r.header_values("X-Request-Id"), [])
+
+
 class PlainListenerTest(AirgateTestCase):
     def test_plain_http_listener_sets_proto_http(self):
         up = self.start_upstream()

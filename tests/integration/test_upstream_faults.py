@@ -92,6 +92,7 @@ class UpstreamFaultTest(AirgateTestCase):
         text = self.assertErrorResponse(r, 504, json_expected=True, must_mention=("read timeout", "1 s"),
                                         ag=self.ag)
         self.assertNotIn("127.0.0.1", text)
+        self.assertIn("read timeout", self.ag.stderr() + self.ag.stdout(), "the log should name the timeout")
         self.assertGreater(elapsed, 0.8, "504 before read_timeout (1 s) elapsed")
         self.assertLess(elapsed, 3.0, "504 only after %.1f s with read_timeout 1 s" % elapsed)
 

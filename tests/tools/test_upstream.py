@@ -18,6 +18,7 @@ Endpoints (any other path is /echo):
   /stall-body?seconds=S head (Content-Length) + 10 bytes, stall S s, then the rest
   /close-mid-body?mode=length|chunked   head, part of the body, then close
   /drop                 closes the connection without any response
+  /close-after          answers with Connection: close, then closes
   /ws                   WebSocket echo (handshake done here, frames echoed)
   /ws-close-after-one   WebSocket: echo one message, then close the TCP stream
 
@@ -113,6 +114,8 @@ class ConnInfo:
         self.closed = None
         self.bytes_in = 0
         self.requests = 0
+        self.idle = False  # waiting for the next request head
+        self.sock = None
 
 
 class _Reader:
@@ -260,6 +263,18 @@ class Upstream:
         if self._thread:
             self._thread.join(timeout=5)
 
+    def close_idle(self):
+        """Close every keep-alive connection that waits for a request (as an
+        upstream with a short idle timeout would). Returns how many."""
+        with self._lock:
+            idle = [c for c in self.connections if c.closed is None and c.idle and c.sock is not None]
+        for c in idle:
+            try:
+                c.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        return len(idle)
+
     def requests(self, path=None):
         with self._lock:
             return [r for r in self.records if path is None or r.path == path]
@@ -323,8 +338,11 @@ class Upstream:
                     self._socks.discard(raw)
                     self._socks.add(sock)
             reader = _Reader(sock, info)
+            info.sock = sock
             while not self._stopping:
+                info.idle = True
                 head = reader.read_head()
+                info.idle = False
                 if head is None:
                     return
                 method, target, version, headers = parse_head(head)
@@ -459,6 +477,9 @@ class Upstream:
                                           "conn_id": rec.conn_id, "upstream": self.name})
         body = self._read_body(sock, reader, rec, keep=True)
         if path == "/drop":
+            return False
+        if path == "/close-after":
+            self._send(sock, rec, 200, b"closing after this response\n", ctype="text/plain", close=True)
             return False
         if path == "/slow":
             time.sleep(float(q.get("seconds", 2)))
