@@ -3,6 +3,7 @@
 
 #include "config/load.hpp"
 #include "observe/log.hpp"
+#include "selfcheck/selfcheck.hpp"
 #include "server/server.hpp"
 
 #include <boost/version.hpp>
@@ -39,8 +40,21 @@ int cmd_run(const std::optional<std::string>& config_path) {
     return kExitConfig;
   }
   spdlog::info("airgate {} starting with configuration {}", AIRGATE_VERSION, cfg->source);
+  {
+    const auto findings = selfcheck::run_selfcheck(*cfg, selfcheck::RealSystemProbe{});
+    for (const auto& f : findings) {
+      const auto level = f.severity == selfcheck::Severity::critical  ? spdlog::level::err
+                         : f.severity == selfcheck::Severity::warning ? spdlog::level::warn
+                                                                      : spdlog::level::info;
+      spdlog::log(level, "selfcheck {} {}: {} (fix: {})", selfcheck::severity_name(f.severity), f.id, f.finding, f.fix);
+    }
+    if (cfg->security.selfcheck == config::SelfcheckMode::enforce && selfcheck::exit_code(findings) == 2) {
+      spdlog::critical("cannot start: the security self-check found critical problems and security.selfcheck is enforce");
+      return kExitConfig;
+    }
+  }
   try {
-    server::Server server(cfg);
+    server::Server server(cfg, [config_path] { return config::load(config_path, config::process_env()); });
     return server.run();
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}", e.what());

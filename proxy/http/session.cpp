@@ -27,6 +27,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
 #include <optional>
@@ -168,6 +170,7 @@ class Session {
   Stream client_;
   asio::ip::address peer_ip_;   // the connecting peer (or the PROXY protocol source)
   std::string peer_address_;
+  std::string tls_client_subject_;
   ListenerInfo listener_;
   WorkerContext& worker_;
   beast::flat_buffer buffer_;
@@ -242,8 +245,15 @@ asio::awaitable<bool> Session::handshake(const server::Runtime& rt) {
   auto [ec, used] = co_await client_.tls().async_handshake(asio::ssl::stream_base::server, buffer_.data(), use_tuple);
   buffer_.consume(used);
   if (ec) {
+    worker_.metrics->tls_handshake_failure();
     spdlog::debug("TLS handshake with {} failed: {}", peer_address_, ec.message());
     co_return false;
+  }
+  if (X509* cert = SSL_get0_peer_certificate(client_.tls().native_handle())) {
+    // mTLS: OpenSSL has verified it against client_ca; keep the subject for the log.
+    char subject[512];
+    X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
+    tls_client_subject_ = subject;
   }
   co_return true;
 }
@@ -324,6 +334,7 @@ asio::awaitable<bool> Session::exchange() {
   ex.client_address = peer_address_;
   ex.log.time = std::chrono::system_clock::now();
   ex.log.client = peer_address_;
+  ex.log.tls_client_subject = tls_client_subject_;
 
   std::size_t head_len = 0;
   std::string problem;
@@ -478,6 +489,7 @@ asio::awaitable<std::optional<Failure>> Session::check_access(Exchange& ex) {
     d = std::move(ev.decision);
   }
   ex.log.reason = d.reason;
+  if (d.outcome != access::Outcome::allow) worker_.metrics->auth_failure(d.reason);
 
   // Our credential never travels upstream unless asked for (design §3 step 6);
   // a Bearer token in Authorization is the upstream's and passes untouched.
@@ -744,6 +756,8 @@ void Session::finish_log(Exchange& ex, int status) {
   ex.log.status = status;
   ex.log.duration_s = std::chrono::duration<double>(Clock::now() - ex.start).count();
   if (ex.rt->access_log) ex.rt->access_log->write(ex.log);
+  worker_.metrics->request(status, ex.log.duration_s);
+  if (ex.log.reason.rfind("upstream_", 0) == 0) worker_.metrics->upstream_error(ex.log.reason);
 }
 
 }  // namespace airgate::http

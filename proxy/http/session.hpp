@@ -2,6 +2,7 @@
 // connection that runs each request through the lifecycle steps in order.
 #pragma once
 
+#include "observe/metrics.hpp"
 #include "server/runtime.hpp"
 #include "upstream/pool.hpp"
 
@@ -30,6 +31,7 @@ struct WorkerContext {
   asio::thread_pool* blocking = nullptr;            // password hash verification
   std::function<server::RuntimePtr()> runtime;      // current snapshot
   std::atomic<std::size_t>* active_connections = nullptr;
+  observe::Metrics* metrics = nullptr;
 };
 
 struct ListenerInfo {

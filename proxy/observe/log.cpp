@@ -87,7 +87,8 @@ std::string AccessLog::format_text(const AccessEntry& e) {
                      dash(e.client), quoted(dash(e.user)), secs,
                      quoted(e.method + " " + e.target + (e.version == 10 ? " HTTP/1.0" : " HTTP/1.1")),
                      e.status, e.bytes_sent, quoted(dash(e.referer)), quoted(dash(e.user_agent)),
-                     e.duration_s, dash(e.upstream), dash(e.request_id), dash(e.reason));
+                     e.duration_s, dash(e.upstream), dash(e.request_id), dash(e.reason)) +
+         (e.tls_client_subject.empty() ? "" : " tls_client=" + quoted(e.tls_client_subject));
 }
 
 std::string AccessLog::format_json(const AccessEntry& e) {
@@ -107,6 +108,7 @@ std::string AccessLog::format_json(const AccessEntry& e) {
   o["request_id"] = e.request_id;
   o["user_agent"] = e.user_agent;
   o["referer"] = e.referer;
+  if (!e.tls_client_subject.empty()) o["tls_client_subject"] = e.tls_client_subject;
   return boost::json::serialize(o);
 }
 

@@ -35,6 +35,7 @@ struct AccessEntry {
   std::string user_agent;
   std::string referer;
   std::string host;
+  std::string tls_client_subject;  // verified client certificate (mTLS), else empty
 };
 
 class AccessLog {

@@ -34,8 +34,9 @@ tcp::endpoint parse_endpoint(const std::string& address) {
 }
 }  // namespace
 
-Admin::Admin(asio::io_context& ioc, const std::string& address, std::function<RuntimePtr()> runtime)
-    : ioc_(ioc), acceptor_(ioc), runtime_(std::move(runtime)) {
+Admin::Admin(asio::io_context& ioc, const std::string& address, std::function<RuntimePtr()> runtime,
+             std::function<std::string()> metrics)
+    : ioc_(ioc), acceptor_(ioc), runtime_(std::move(runtime)), metrics_(std::move(metrics)) {
   auto endpoint = parse_endpoint(address);
   boost::system::error_code ec;
   acceptor_.open(endpoint.protocol(), ec);
@@ -104,9 +105,12 @@ asio::awaitable<void> Admin::serve(tcp::socket socket) {
         res.result(bhttp::status::service_unavailable);
         res.body() = "upstream not accepting connections\n";
       }
+    } else if (target == "/metrics") {
+      res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      res.body() = metrics_();
     } else {
       res.result(bhttp::status::not_found);
-      res.body() = "not found: the admin endpoint serves /healthz and /readyz\n";
+      res.body() = "not found: the admin endpoint serves /healthz, /readyz and /metrics\n";
     }
     res.keep_alive(req.keep_alive());
     res.prepare_payload();

@@ -1,6 +1,6 @@
 // The admin endpoint (design §7): plain HTTP on a loopback address by default.
 // /healthz: 200 while running. /readyz: 200 when the upstream accepts
-// connections, else 503 (result cached for one second).
+// connections, else 503 (result cached for one second). /metrics: Prometheus text.
 #pragma once
 
 #include "server/runtime.hpp"
@@ -17,7 +17,8 @@ namespace airgate::server {
 class Admin {
  public:
   // Binds at once; throws std::runtime_error naming the address.
-  Admin(boost::asio::io_context& ioc, const std::string& address, std::function<RuntimePtr()> runtime);
+  Admin(boost::asio::io_context& ioc, const std::string& address, std::function<RuntimePtr()> runtime,
+        std::function<std::string()> metrics);
   void start();
   void stop();
 
@@ -29,6 +30,7 @@ class Admin {
   boost::asio::io_context& ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::function<RuntimePtr()> runtime_;
+  std::function<std::string()> metrics_;
   std::chrono::steady_clock::time_point ready_checked_{};
   bool ready_cached_ = false;
 };

@@ -37,7 +37,7 @@ RuntimePtr build_runtime(config::ConfigPtr cfg) {
       if (ctx.self_signed)
         spdlog::warn("listener {}: no certificate configured; using an in-memory self-signed certificate, "
                      "SHA-256 fingerprint {}",
-                     l.address, ctx.fingerprint_sha256);
+                     l.address, ctx.certificates.front().fingerprint_sha256);
       rt->listener_tls.push_back(std::move(ctx));
     } else {
       rt->listener_tls.push_back({});

@@ -2,6 +2,7 @@
 
 #include "http/session.hpp"
 #include "server/admin.hpp"
+#include "server/watch.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -52,17 +53,95 @@ std::string url_of(const config::Listener& l, unsigned short port) {
 
 struct Server::Impl {
   std::atomic<RuntimePtr> runtime;
+  std::function<config::LoadResult()> reload_source;
+  observe::Metrics metrics;
+  FileWatch watch;
   std::vector<std::unique_ptr<Worker>> workers;
   asio::thread_pool blocking{2};
   std::atomic<std::size_t> active{0};
   asio::io_context control{1};
   std::unique_ptr<Admin> admin;
   bool shutting_down = false;
+  std::vector<asio::signal_set*> signal_sets;  // cancelled on shutdown
 
   asio::awaitable<void> accept_loop(Worker& w, tcp::acceptor& acceptor, http::ListenerInfo info);
   void bind(const config::Config& cfg);
   void shutdown();
+  void reload(const std::string& why);
+  asio::awaitable<void> watch_loop();
+  std::string metrics_text();
 };
+
+void Server::Impl::reload(const std::string& why) {
+  auto old = runtime.load();
+  auto result = reload_source();
+  auto reject = [&](const std::string& message) {
+    spdlog::error("reload ({}) rejected, the previous configuration keeps serving: {}", why, message);
+    metrics.reload(false);
+  };
+  if (!result.ok()) {
+    for (const auto& p : result.problems) spdlog::error("reload: {}", p.str());
+    reject(std::to_string(result.problems.size()) + " problem(s) in the configuration (see above)");
+  } else if (auto change = listener_change(*old->config, *result.config); !change.empty()) {
+    reject(change + " (listener changes need a restart)");
+  } else {
+    try {
+      auto fresh = build_runtime(result.config);
+      spdlog::set_level(spdlog::level::from_str(result.config->logging.level));
+      runtime.store(fresh);
+      metrics.reload(true);
+      spdlog::info("configuration reloaded ({})", why);
+    } catch (const std::exception& e) {
+      reject(e.what());
+    }
+  }
+  // Remember the files as they are now, so a rejected change is not retried
+  // on every tick; the next edit triggers the next attempt.
+  watch.reset(watched_files(*runtime.load()->config));
+}
+
+asio::awaitable<void> Server::Impl::watch_loop() {
+  asio::steady_timer timer(control);
+  watch.reset(watched_files(*runtime.load()->config));
+  for (;;) {
+    const auto interval = runtime.load()->config->reload_watch;
+    timer.expires_after(interval.count() > 0 ? interval : std::chrono::milliseconds(1000));
+    auto [ec] = co_await timer.async_wait(use_tuple);
+    if (ec || shutting_down) co_return;
+    if (interval.count() == 0) continue;  // watching switched off (a reload may switch it on)
+    if (auto changed = watch.changed(); !changed.empty()) reload("changed: " + changed);
+  }
+}
+
+std::string Server::Impl::metrics_text() {
+  auto rt = runtime.load();
+  observe::Metrics::Sample sample;
+  sample.active_connections = active.load();
+  sample.credential_verifications = rt->access->verifications();
+  sample.credential_cache_entries = rt->access->cached_credentials();
+  for (std::size_t i = 0; i < rt->listener_tls.size(); ++i)
+    for (const auto& cert : rt->listener_tls[i].certificates)
+      sample.certificates.push_back({rt->config->listen[i].address, cert.file, cert.not_after});
+  return metrics.exposition(sample);
+}
+
+std::string Server::listener_change(const config::Config& before, const config::Config& after) {
+  if (before.listen.size() != after.listen.size())
+    return "the number of listeners changed from " + std::to_string(before.listen.size()) + " to " +
+           std::to_string(after.listen.size());
+  for (std::size_t i = 0; i < before.listen.size(); ++i) {
+    const auto& a = before.listen[i];
+    const auto& b = after.listen[i];
+    const std::string where = "listen[" + std::to_string(i) + "]";
+    if (a.host != b.host || a.port != b.port)
+      return where + ".address changed from " + a.address + " to " + b.address;
+    if (a.tls.has_value() != b.tls.has_value()) return where + ".tls switched " + (b.tls ? "on" : "off");
+    if (a.proxy_protocol != b.proxy_protocol) return where + ".proxy_protocol changed";
+  }
+  if (before.admin.address != after.admin.address) return "admin.address changed";
+  if (before.workers != after.workers) return "workers changed";
+  return {};
+}
 
 asio::awaitable<void> Server::Impl::accept_loop(Worker& w, tcp::acceptor& acceptor, http::ListenerInfo info) {
   asio::steady_timer wait(w.ioc);
@@ -131,6 +210,10 @@ void Server::Impl::shutdown() {
   spdlog::info("shutting down: no new connections; waiting up to {} ms for {} open connection(s)",
                grace.count(), active.load());
   if (admin) admin->stop();
+  for (auto* s : signal_sets) {
+    error_code ec;
+    s->cancel(ec);
+  }
   for (auto& w : workers) {
     asio::post(w->ioc, [&w = *w] {
       w.ctx.stopping = true;
@@ -159,20 +242,24 @@ void Server::Impl::shutdown() {
       asio::detached);
 }
 
-Server::Server(config::ConfigPtr config) : impl_(std::make_unique<Impl>()) {
+Server::Server(config::ConfigPtr config, std::function<config::LoadResult()> reload_source)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->reload_source = std::move(reload_source);
   impl_->runtime.store(build_runtime(config));
   unsigned n = config->workers ? config->workers : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) {
     auto w = std::make_unique<Worker>();
     w->ctx.blocking = &impl_->blocking;
     w->ctx.active_connections = &impl_->active;
+    w->ctx.metrics = &impl_->metrics;
     w->ctx.runtime = [impl = impl_.get()] { return impl->runtime.load(); };
     impl_->workers.push_back(std::move(w));
   }
   impl_->bind(*config);
   if (config->admin.address) {
     impl_->admin = std::make_unique<Admin>(impl_->control, *config->admin.address,
-                                           [impl = impl_.get()] { return impl->runtime.load(); });
+                                           [impl = impl_.get()] { return impl->runtime.load(); },
+                                           [impl = impl_.get()] { return impl->metrics_text(); });
   }
 }
 
@@ -193,11 +280,22 @@ int Server::run() {
     }
   }
   asio::signal_set signals(impl.control, SIGTERM, SIGINT);
+  impl.signal_sets.push_back(&signals);
   signals.async_wait([&](error_code ec, int sig) {
     if (ec) return;
     spdlog::info("received {}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     impl.shutdown();
   });
+  asio::signal_set hangup(impl.control, SIGHUP);
+  std::function<void(error_code, int)> on_hangup = [&](error_code ec, int) {
+    if (ec || impl.shutting_down) return;
+    spdlog::info("received SIGHUP");
+    impl.reload("SIGHUP");
+    hangup.async_wait(on_hangup);
+  };
+  hangup.async_wait(on_hangup);
+  impl.signal_sets.push_back(&hangup);
+  asio::co_spawn(impl.control, impl.watch_loop(), asio::detached);
   if (impl.admin) impl.admin->start();
   for (auto& w : impl.workers) w->thread = std::thread([&w = *w] { w.ioc.run(); });
   impl.control.run();

@@ -6,6 +6,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <cctype>
+#include <ctime>
 #include <cstdio>
 #include <cstring>
 #include <openssl/rand.h>
@@ -126,7 +128,82 @@ std::pair<X509Ptr, PkeyPtr> self_signed() {
   return {std::move(cert), std::move(key)};
 }
 
+std::int64_t not_after(X509* cert) {
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1) return 0;
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
+// Loads a PEM chain (leaf first) and its key into `c`; errors name the files.
+CertificateInfo load_certificate(SSL_CTX* c, const std::string& cert_file, const std::string& key_file,
+                                 const std::string& listener) {
+  std::string chain = read_file(cert_file, "certificate", listener);
+  BioPtr bio(BIO_new_mem_buf(chain.data(), static_cast<int>(chain.size())));
+  X509Ptr leaf(PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr));
+  if (!leaf) throw TlsError(listener + ": certificate " + cert_file + " holds no PEM certificate");
+  if (SSL_CTX_use_certificate(c, leaf.get()) != 1)
+    throw TlsError(listener + ": certificate " + cert_file + " rejected: " + openssl_error());
+  SSL_CTX_clear_chain_certs(c);
+  while (X509* extra = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    if (SSL_CTX_add0_chain_cert(c, extra) != 1) {
+      X509_free(extra);
+      throw TlsError(listener + ": certificate chain in " + cert_file + " rejected: " + openssl_error());
+    }
+  }
+  ERR_clear_error();  // the loop ends on a "no start line" error
+
+  std::string keypem = read_file(key_file, "private key", listener);
+  BioPtr kbio(BIO_new_mem_buf(keypem.data(), static_cast<int>(keypem.size())));
+  PkeyPtr key(PEM_read_bio_PrivateKey(kbio.get(), nullptr, nullptr, nullptr));
+  OPENSSL_cleanse(keypem.data(), keypem.size());
+  if (!key)
+    throw TlsError(listener + ": private key " + key_file +
+                   " holds no PEM private key (encrypted keys are not supported)");
+  if (SSL_CTX_use_PrivateKey(c, key.get()) != 1 || SSL_CTX_check_private_key(c) != 1) {
+    ERR_clear_error();
+    throw TlsError(listener + ": private key " + key_file + " does not match certificate " + cert_file);
+  }
+  return {cert_file, not_after(leaf.get()), fingerprint(leaf.get())};
+}
+
+// mTLS: require a client certificate issued by one of the CAs in `ca_file`.
+void require_client_certificates(SSL_CTX* c, const std::string& ca_file, const std::string& listener) {
+  if (SSL_CTX_load_verify_locations(c, ca_file.c_str(), nullptr) != 1)
+    throw TlsError(listener + ": cannot load client_ca " + ca_file + ": " + openssl_error());
+  STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(ca_file.c_str());
+  if (!names) throw TlsError(listener + ": client_ca " + ca_file + " holds no PEM certificate");
+  SSL_CTX_set_client_CA_list(c, names);
+  SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  SSL_CTX_set_verify_depth(c, 4);
+}
+
+int servername_callback(SSL* ssl, int*, void* arg) {
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (!name) return SSL_TLSEXT_ERR_OK;  // no SNI: the default certificate
+  std::string lower(name);
+  for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (const auto& entry : *static_cast<std::vector<SniEntry>*>(arg)) {
+    for (const auto& pattern : entry.names) {
+      if (sni_name_matches(pattern, lower)) {
+        SSL_set_SSL_CTX(ssl, entry.ctx->native_handle());
+        // SSL_set_SSL_CTX does not carry the verify settings over.
+        SSL_set_verify(ssl, SSL_CTX_get_verify_mode(entry.ctx->native_handle()), nullptr);
+        return SSL_TLSEXT_ERR_OK;
+      }
+    }
+  }
+  return SSL_TLSEXT_ERR_OK;  // unknown name: the default certificate
+}
+
 }  // namespace
+
+bool sni_name_matches(std::string_view pattern, std::string_view name) {
+  if (pattern.size() > 2 && pattern.substr(0, 2) == "*.") {
+    auto dot = name.find('.');
+    return dot != std::string_view::npos && dot > 0 && name.substr(dot) == pattern.substr(1);
+  }
+  return pattern == name;
+}
 
 ServerContext make_server_context(const config::Tls& tls, const std::string& listener) {
   ServerContext out;
@@ -134,44 +211,44 @@ ServerContext make_server_context(const config::Tls& tls, const std::string& lis
   SSL_CTX* c = out.ctx->native_handle();
   apply_server_policy(c, tls.min_version);
 
+  out.sni = std::make_shared<std::vector<SniEntry>>();
   if (tls.certificate.empty()) {
     auto [cert, key] = self_signed();
     SSL_CTX_use_certificate(c, cert.get());
     SSL_CTX_use_PrivateKey(c, key.get());
     out.self_signed = true;
-    out.fingerprint_sha256 = fingerprint(cert.get());
+    out.certificates.push_back({"self-signed", not_after(cert.get()), fingerprint(cert.get())});
+    if (tls.client_ca) {
+      require_client_certificates(c, *tls.client_ca, listener);
+      out.client_certificates = true;
+    }
     return out;
   }
 
-  // Certificate chain: leaf first, then intermediates.
-  std::string chain = read_file(tls.certificate, "certificate", listener);
-  BioPtr bio(BIO_new_mem_buf(chain.data(), static_cast<int>(chain.size())));
-  X509Ptr leaf(PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr));
-  if (!leaf) throw TlsError(listener + ": certificate " + tls.certificate + " holds no PEM certificate");
-  if (SSL_CTX_use_certificate(c, leaf.get()) != 1)
-    throw TlsError(listener + ": certificate " + tls.certificate + " rejected: " + openssl_error());
-  SSL_CTX_clear_chain_certs(c);
-  while (X509* extra = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-    if (SSL_CTX_add0_chain_cert(c, extra) != 1) {
-      X509_free(extra);
-      throw TlsError(listener + ": certificate chain in " + tls.certificate + " rejected: " + openssl_error());
-    }
-  }
-  ERR_clear_error();  // the loop ends on a "no start line" error
+  out.certificates.push_back(load_certificate(c, tls.certificate, tls.private_key, listener));
 
-  std::string keypem = read_file(tls.private_key, "private key", listener);
-  BioPtr kbio(BIO_new_mem_buf(keypem.data(), static_cast<int>(keypem.size())));
-  PkeyPtr key(PEM_read_bio_PrivateKey(kbio.get(), nullptr, nullptr, nullptr));
-  OPENSSL_cleanse(keypem.data(), keypem.size());
-  if (!key)
-    throw TlsError(listener + ": private key " + tls.private_key +
-                   " holds no PEM private key (encrypted keys are not supported)");
-  if (SSL_CTX_use_PrivateKey(c, key.get()) != 1 || SSL_CTX_check_private_key(c) != 1) {
-    ERR_clear_error();
-    throw TlsError(listener + ": private key " + tls.private_key + " does not match certificate " +
-                   tls.certificate);
+  for (const auto& entry : tls.sni) {
+    SniEntry sni;
+    sni.ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+    apply_server_policy(sni.ctx->native_handle(), tls.min_version);
+    out.certificates.push_back(
+        load_certificate(sni.ctx->native_handle(), entry.certificate, entry.private_key, listener));
+    if (tls.client_ca) require_client_certificates(sni.ctx->native_handle(), *tls.client_ca, listener);
+    for (const auto& n : entry.names) {
+      std::string lower(n);
+      for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      sni.names.push_back(lower);
+    }
+    out.sni->push_back(std::move(sni));
   }
-  out.fingerprint_sha256 = fingerprint(leaf.get());
+  if (!out.sni->empty()) {
+    SSL_CTX_set_tlsext_servername_callback(c, servername_callback);
+    SSL_CTX_set_tlsext_servername_arg(c, out.sni.get());
+  }
+  if (tls.client_ca) {
+    require_client_certificates(c, *tls.client_ca, listener);
+    out.client_certificates = true;
+  }
   return out;
 }
 

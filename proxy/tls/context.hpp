@@ -7,7 +7,10 @@
 
 #include <memory>
 #include <stdexcept>
+#include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace airgate::tls {
 
@@ -16,11 +19,30 @@ struct TlsError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-struct ServerContext {
-  std::shared_ptr<boost::asio::ssl::context> ctx;
-  bool self_signed = false;
-  std::string fingerprint_sha256;  // of the leaf certificate, "AB:CD:..."
+// One served certificate, for logs and the expiry metric.
+struct CertificateInfo {
+  std::string file;                // path, or "self-signed"
+  std::int64_t not_after = 0;      // unix seconds
+  std::string fingerprint_sha256;  // "AB:CD:..."
 };
+
+// SNI: an extra certificate and the names it is chosen for.
+struct SniEntry {
+  std::vector<std::string> names;  // lower-case; "*.example.com" matches one label
+  std::shared_ptr<boost::asio::ssl::context> ctx;
+};
+
+struct ServerContext {
+  std::shared_ptr<boost::asio::ssl::context> ctx;  // default certificate
+  bool self_signed = false;
+  std::vector<CertificateInfo> certificates;       // default first, then SNI ones
+  // Owned here; the servername callback of `ctx` points into it.
+  std::shared_ptr<std::vector<SniEntry>> sni;
+  bool client_certificates = false;                // mTLS: client_ca configured
+};
+
+// True when `name` (lower-case) matches a configured SNI name.
+bool sni_name_matches(std::string_view pattern, std::string_view name);
 
 // Mozilla "intermediate": TLS 1.2+ with AEAD ciphers only, ALPN http/1.1,
 // server-side session cache and tickets. Throws TlsError.

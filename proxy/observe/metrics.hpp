@@ -1,0 +1,62 @@
+// Process metrics for /metrics (design §7), Prometheus text exposition format.
+// Counters are relaxed atomics: workers bump them without locks; a scrape
+// reads a slightly fuzzy but never torn snapshot.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace airgate::observe {
+
+class Metrics {
+ public:
+  // Upper bounds of the latency histogram buckets, seconds.
+  static constexpr std::array<double, 15> kLatencyBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                                             2.5,   5,    10,    30,   60,  300, 3600};
+  // Labels with a fixed set of values (stable reasons from the session and access control).
+  static constexpr std::array<std::string_view, 6> kAuthFailureReasons = {
+      "missing_credentials", "malformed_credentials", "unknown_user", "invalid_password", "ip_not_allowed",
+      "throttled"};
+  static constexpr std::array<std::string_view, 12> kUpstreamErrorKinds = {
+      "upstream_refused",      "upstream_connect_timeout", "upstream_resolve",     "upstream_tls",
+      "upstream_unreachable",  "upstream_read_timeout",    "upstream_send_timeout", "upstream_closed",
+      "upstream_bad_response", "upstream_truncated",       "upstream_write_failed", "other"};
+
+  void request(int status, double seconds);
+  void auth_failure(std::string_view reason);    // ignored when not a known reason
+  void upstream_error(std::string_view kind);    // unknown kinds count as "other"
+  void tls_handshake_failure() { tls_handshake_failures_.fetch_add(1, std::memory_order_relaxed); }
+  void reload(bool ok) { (ok ? reloads_ok_ : reloads_failed_).fetch_add(1, std::memory_order_relaxed); }
+
+  // Gauges and values owned elsewhere, sampled at scrape time.
+  struct Sample {
+    std::size_t active_connections = 0;
+    std::uint64_t credential_verifications = 0;
+    std::size_t credential_cache_entries = 0;
+    struct Certificate {
+      std::string listener;
+      std::string certificate;  // file path or "self-signed"
+      std::int64_t not_after = 0;  // unix seconds
+    };
+    std::vector<Certificate> certificates;
+  };
+
+  std::string exposition(const Sample& sample) const;
+
+ private:
+  std::array<std::atomic<std::uint64_t>, 600> requests_by_status_{};
+  std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size() + 1> latency_buckets_{};
+  std::atomic<std::uint64_t> latency_sum_us_{0};
+  std::array<std::atomic<std::uint64_t>, kAuthFailureReasons.size()> auth_failures_{};
+  std::array<std::atomic<std::uint64_t>, kUpstreamErrorKinds.size()> upstream_errors_{};
+  std::atomic<std::uint64_t> tls_handshake_failures_{0};
+  std::atomic<std::uint64_t> reloads_ok_{0};
+  std::atomic<std::uint64_t> reloads_failed_{0};
+};
+
+}  // namespace airgate::observe
