@@ -122,7 +122,7 @@ class AccessBase(AirgateTestCase):
 
     # How many password hashes airgate verified (AccessControl::verifications()),
     # read from the admin /metrics endpoint.
-    METRIC = "airgate_auth_verifications_total"
+    METRIC = "airgate_credential_verifications_total"
 
     def verifications(self, ag):
         code, text = self.admin_get(ag, "/metrics")
@@ -132,7 +132,7 @@ class AccessBase(AirgateTestCase):
         total = 0
         found = False
         for line in text.splitlines():
-            if line.startswith(self.METRIC) and not line.startswith("#"):
+            if (line.startswith(self.METRIC + " ") or line.startswith(self.METRIC + "{")):
                 found = True
                 total += int(float(line.rsplit(" ", 1)[1]))
         self.assertTrue(found, "metric %s missing from /metrics:\n%s" % (self.METRIC, text[:2000]))
@@ -514,7 +514,7 @@ class AccessLogSecretsTest(AccessBase):
 class CredentialCacheTest(AccessBase):
     """Design §4 / issue 3: a browser sending the same credentials on every
     request costs one hash verification. Proven by counting verifications, not
-    by timing: the admin /metrics counter airgate_auth_verifications_total
+    by timing: the admin /metrics counter airgate_credential_verifications_total
     (AccessControl::verifications())."""
 
     def test_same_credentials_cost_one_verification(self):
@@ -538,6 +538,52 @@ class CredentialCacheTest(AccessBase):
         self.assertEqual(self.status(ag, up, [("Authorization", basic("sha1", PASSWORDS["sha1"]))]), 200)
         self.assertEqual(self.status(ag, up, [("Authorization", basic("sha1", PASSWORDS["sha1"]))]), 200)
         self.assertEqual(self.verifications(ag) - before, 5)
+
+
+class AuthFailureMetricsTest(AccessBase):
+    """Issue 3: metrics carry the reason of each denial (admin /metrics,
+    airgate_auth_failures_total{reason="..."}), never a user's secret."""
+
+    def failures(self, ag):
+        code, text = self.admin_get(ag, "/metrics")
+        self.assertEqual(code, 200, text[:300])
+        out = {}
+        for m in re.finditer(r'^airgate_auth_failures_total\{reason="([a-z_]+)"\} (\d+(?:\.\d+)?)$', text, re.M):
+            out[m.group(1)] = int(float(m.group(2)))
+        return out, text
+
+    def test_denials_counted_by_reason(self):
+        up = self.start_upstream()
+        ag = self.start(up, {"basic": {"users_file": self.vector_users_file()}, "allow": ["10.0.0.0/8"],
+                             "satisfy": "any"})
+        before, _ = self.failures(ag)
+        self.assertEqual(self.status(ag, up), 401)                                            # missing
+        self.assertEqual(self.status(ag, up, [("Authorization", basic("sha1", "Secr3t-Wrong"))]), 401)
+        self.assertEqual(self.status(ag, up, [("Authorization", basic("nobody", "x"))]), 401)
+        self.assertEqual(self.status(ag, up, [("Authorization", "Basic %%%")]), 401)
+        self.assertEqual(self.status(ag, up, [("Authorization", basic("sha1", PASSWORDS["sha1"]))]), 200)
+        after, text = self.failures(ag)
+        for reason in ("missing_credentials", "invalid_password", "unknown_user", "malformed_credentials"):
+            self.assertEqual(after.get(reason, 0) - before.get(reason, 0), 1,
+                             "airgate_auth_failures_total{reason=%r}\n%s" % (reason, text[:3000]))
+        self.assertNotIn("Secr3t-Wrong", text)
+        self.assertNotIn(PASSWORDS["sha1"], text)
+
+    def test_ip_not_allowed_and_throttled_counted(self):
+        up = self.start_upstream()
+        ag = self.start(up, {"allow": ["10.0.0.0/8"]})
+        before, _ = self.failures(ag)
+        self.assertEqual(self.status(ag, up), 403)
+        after, text = self.failures(ag)
+        self.assertEqual(after.get("ip_not_allowed", 0) - before.get("ip_not_allowed", 0), 1, text[:3000])
+        ag.stop()
+        ag = self.start(up, {"basic": {"users_file": self.vector_users_file()},
+                             "throttle": {"max_failures": 1, "window": "60s", "block": "60s"}})
+        before, _ = self.failures(ag)
+        self.assertEqual(self.status(ag, up, [("Authorization", basic("sha1", "wrong"))]), 401)
+        self.assertEqual(self.status(ag, up, [("Authorization", basic("sha1", PASSWORDS["sha1"]))]), 429)
+        after, text = self.failures(ag)
+        self.assertEqual(after.get("throttled", 0) - before.get("throttled", 0), 1, text[:3000])
 
 
 if __name__ == "__main__":
