@@ -23,5 +23,9 @@ run: build
 	scripts/first-run
 	$(BUILD_DIR)/airgate run -c $(CONFIG)
 
+bench: build
+	bench/install-deps
+	AIRGATE_BIN=$(BUILD_DIR)/airgate bench/run $(BENCH_ARGS)
+
 clean:
 	rm -rf $(BUILD_DIR)

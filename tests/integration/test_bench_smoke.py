@@ -1,0 +1,51 @@
+"""Smoke run of the benchmark harness (bench/run, issue 6), so it does not rot.
+
+One scenario (keep-alive GET), airgate only, one 2-second run, with the
+harness's own stdlib upstream (bench/upstream.py) and load loop
+(bench/pyload.py): it needs nothing beyond what `make test` has (airgate,
+python3, openssl). No timing is asserted: only that the harness runs end to
+end, measures requests and CPU, and writes its markdown and JSON reports.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from harness import require_binary
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RUN = os.path.join(ROOT, "bench", "run")
+
+
+class BenchSmoke(unittest.TestCase):
+    def test_one_scenario_end_to_end(self):
+        binary = require_binary()
+        with tempfile.TemporaryDirectory(prefix="bench-smoke-") as out:
+            cmd = [sys.executable, RUN, "--scenarios", "1", "--proxies", "airgate", "--reps", "1",
+                   "--duration", "2", "--warmup", "0", "--connections", "4",
+                   "--load", "python", "--upstream", "python", "--no-chart",
+                   "--max-minutes", "3", "--airgate", binary, "--out", out]
+            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=180)
+            self.assertEqual(p.returncode, 0, "bench/run failed:\n%s\n%s" % (p.stdout[-2000:], p.stderr[-3000:]))
+            self.assertIn("scenario 1/1 keepalive | airgate | run 1/1", p.stderr)
+            with open(os.path.join(out, "results.json")) as f:
+                report = json.load(f)
+            run = report["runs"][0]
+            self.assertEqual((run["scenario"], run["proxy"]), (1, "airgate"))
+            r = run["results"][0]
+            self.assertGreater(r["requests"], 0)
+            self.assertEqual(r["errors"], 0)
+            self.assertIsNotNone(r["cpu_per_10k"])
+            self.assertGreater(r["cpu_s"], 0)
+            targets = {t["target"]: t for t in report["targets"] if t["scenario"] == 1}
+            self.assertIn("req/s ≥ 1.1× nginx", targets)  # evaluated, not measured without nginx
+            with open(os.path.join(out, "results.md"), encoding="utf-8") as f:
+                md = f.read()
+            self.assertIn("| 1 | keep-alive, no auth, small GET | airgate |", md)
+
+
+if __name__ == "__main__":
+    unittest.main()
