@@ -13,12 +13,14 @@ import itertools
 import json
 import os
 import re
+import shutil
 import socket
+import subprocess
 import time
 import unittest
 import urllib.request
 
-from harness import AirgateTestCase, RawConn, request_bytes, run_cli, free_port  # noqa: F401
+from harness import AirgateTestCase, RawConn, request_bytes, run_cli, free_port, write_config  # noqa: F401
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VECTORS = os.path.join(HERE, "vectors")
@@ -242,6 +244,35 @@ class HashFormatsTest(AccessBase):
         self.assertEqual(resp.status, 200)
         self.assertIsNone(self.ag.proc.poll())
 
+    def test_expect_100_continue_denied_before_body(self):
+        """Design §3 step 5: 100-continue only after access passed; a denied
+        upload gets its 401 without the client sending the body."""
+        c = self.raw(self.ag)
+        c.send(request_bytes("POST", "/upload?expect-denied", [("Expect", "100-continue"),
+                                                              ("Content-Length", "100000")]))
+        resp = c.read_response()
+        self.assert_401(resp, ag=self.ag)
+        self.assertEqual(resp.interim, [], "100 Continue sent to an unauthenticated client")
+        self.assertEqual(self.up.requests(), [])
+        # with credentials the upload goes through
+        c = self.raw(self.ag)
+        c.send(request_bytes("POST", "/upload?expect-ok", [("Expect", "100-continue"), ("Content-Length", "5"),
+                                                           ("Authorization", basic("sha1", PASSWORDS["sha1"]))]))
+        status, _, _, _ = c.read_head()
+        self.assertEqual(status, 100)
+        c.send(b"hello")
+        self.assertEqual(c.read_response("POST").status, 200)
+
+    def test_websocket_upgrade_needs_credentials(self):
+        ws = [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13"),
+              ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")]
+        resp, rec = self.get(self.ag, self.up, ws, path="/ws")
+        self.assert_401(resp, ag=self.ag)
+        self.assertIsNone(rec)
+        c = self.raw(self.ag)
+        c.send(request_bytes("GET", "/ws", ws + [("Authorization", basic("sha1", PASSWORDS["sha1"]))]))
+        self.assertEqual(c.read_response().status, 101)
+
     def test_malformed_reason_in_log(self):
         self.get(self.ag, self.up, [("Authorization", "Basic " + base64.b64encode(b"nocolon").decode()),
                                     ("User-Agent", "malformed-probe")])
@@ -316,6 +347,39 @@ class UsersFileErrorsTest(AccessBase):
         self.assertIsNotNone(code, "airgate started without its users file\n%s" % ag.logs())
         self.assertNotEqual(code, 0)
         self.assertIn(missing, ag.stderr())
+
+    def test_check_lists_every_unsupported_line(self):
+        """docs/access.md (migrating): `airgate check` lists every unsupported line with its number."""
+        h = VECTORS_BY_USER["apr1"]
+        path = self.users_file("ok1:%s\nbad1:{PLAIN}x\nok2:%s\nbad2:8uX/siwsNxRdo\n" % (h, h), "mixed-users")
+        cfg = write_config(self.tmp, self.config("http://127.0.0.1:%d" % free_port(),
+                                                 auth={"basic": {"users_file": path}}), "check.yaml")
+        p = run_cli(["check", "-c", cfg])
+        out = (p.stdout + p.stderr).decode("utf-8", "replace")
+        self.assertEqual(p.returncode, 1, out)
+        self.assertIn("%s:2" % path, out)
+        self.assertIn("%s:4" % path, out)
+        self.assertNotIn("%s:1" % path, out)
+        self.assertNotIn("%s:3" % path, out)
+
+    @unittest.skipUnless(shutil.which("htpasswd"), "apache2-utils htpasswd not installed")
+    def test_nginx_htpasswd_file_works_as_is(self):
+        """A file written by Apache's htpasswd (as used with nginx auth_basic_user_file)."""
+        path = os.path.join(self.tmp, "nginx.htpasswd")
+        users = {"md5user": ("-b", "md5 pass"), "bcryptuser": ("-bB", "bcrypt pass"),
+                 "shauser": ("-bs", "sha pass")}
+        first = True
+        for user, (flags, pw) in users.items():
+            cmd = ["htpasswd"] + ([flags + "c"] if first else [flags]) + [path, user, pw]
+            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            first = False
+        up = self.start_upstream()
+        ag = self.start(up, {"basic": {"users_file": path}})
+        for user, (_, pw) in users.items():
+            with self.subTest(user=user):
+                self.assertEqual(self.status(ag, up, [("Authorization", basic(user, pw))]), 200)
+                self.assertEqual(self.status(ag, up, [("Authorization", basic(user, pw + "x"))]), 401)
 
     def test_comments_blank_crlf_and_third_field_accepted(self):
         up = self.start_upstream()
@@ -538,6 +602,49 @@ class CredentialCacheTest(AccessBase):
         self.assertEqual(self.status(ag, up, [("Authorization", basic("sha1", PASSWORDS["sha1"]))]), 200)
         self.assertEqual(self.status(ag, up, [("Authorization", basic("sha1", PASSWORDS["sha1"]))]), 200)
         self.assertEqual(self.verifications(ag) - before, 5)
+
+    def reload(self, ag, count):
+        """SIGHUP and wait (bounded) for the count-th 'configuration reloaded' line."""
+        import signal
+        ag.signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while ag.stderr().count("configuration reloaded") < count:
+            if "reload (" in ag.stderr() and "rejected" in ag.stderr():
+                self.fail("reload rejected\n" + ag.logs())
+            if time.monotonic() > deadline:
+                self.fail("no 'configuration reloaded' line within 10 s\n" + ag.logs())
+            time.sleep(0.05)
+
+    def test_changed_password_not_served_from_cache_after_reload(self):
+        """The cache is flushed when the users change: an old password cached
+        as verified must not keep working after the users file changed."""
+        up = self.start_upstream()
+        path = self.users_file("alice:%s\n" % VECTORS_BY_USER["bcrypt_2b"])
+        ag = self.start(up, {"basic": {"users_file": path}})
+        old = basic("alice", PASSWORDS["bcrypt_2b"])
+        new = basic("alice", PASSWORDS["sha512crypt"])
+        for _ in range(3):
+            self.assertEqual(self.status(ag, up, [("Authorization", old)]), 200)
+        with open(path, "w") as f:
+            f.write("alice:%s\n" % VECTORS_BY_USER["sha512crypt"])
+        self.reload(ag, 1)
+        self.assertEqual(self.status(ag, up, [("Authorization", old)]), 401,
+                         "the old password still passes after the users file changed and was reloaded")
+        self.assertEqual(self.status(ag, up, [("Authorization", new)]), 200)
+
+    def test_reload_flushes_cache(self):
+        up = self.start_upstream()
+        ag = self.start(up, {"basic": {"users_file": self.vector_users_file()}})
+        cred = basic("bcrypt_2y", PASSWORDS["bcrypt_2y"])
+        for _ in range(3):
+            self.assertEqual(self.status(ag, up, [("Authorization", cred)]), 200)
+        self.assertEqual(self.verifications(ag), 1)
+        self.reload(ag, 1)
+        # the counter restarts with the new access control (metric help: "since the last reload")
+        base = self.verifications(ag)
+        for _ in range(3):
+            self.assertEqual(self.status(ag, up, [("Authorization", cred)]), 200)
+        self.assertEqual(self.verifications(ag) - base, 1, "after a reload the credential is verified once again")
 
 
 class AuthFailureMetricsTest(AccessBase):

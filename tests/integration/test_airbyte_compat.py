@@ -17,7 +17,7 @@ test.sh, in order:
 import os
 import unittest
 
-from harness import free_port
+from harness import free_port, write_config
 from test_access_basic import AccessBase, basic
 
 USER = "airbyte"
@@ -114,7 +114,6 @@ class AirbyteProxyScriptTest(AccessBase):
         up = self.start_upstream()
         cfg_dir = os.path.join(self.tmp, "cfg")
         os.makedirs(cfg_dir)
-        from harness import write_config
         path = write_config(cfg_dir, self.config(up.url, admin=None))
         ag = self.start_airgate(None, args=["run"], expect_listeners=1, expect_admin=False,
                                 env={"AIRGATE_CONFIG": path, "BASIC_AUTH_USERNAME": USER,
