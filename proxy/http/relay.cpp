@@ -43,7 +43,10 @@ asio::awaitable<RelayOutcome> relay(net::Stream& in, beast::flat_buffer& in_buff
         co_return outcome;
       }
       const std::size_t got = RelayBuffer::kSize - body.size;
-      body.data = buffer.data.get();
+      // Nothing new (e.g. only a chunk header was parsed): an empty buffer
+      // would be serialized as a last-chunk, so read again instead.
+      if (got == 0 && !p.is_done()) continue;
+      body.data = got ? buffer.data.get() : nullptr;
       body.size = got;
       body.more = !p.is_done();
       outcome.bytes += got;

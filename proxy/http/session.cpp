@@ -42,6 +42,7 @@ using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 using Clock = std::chrono::steady_clock;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kReadChunk = 16 * 1024;
 
 namespace {
 
@@ -161,6 +162,7 @@ class Session {
   using ExtraFields = std::vector<std::pair<bhttp::field, std::string>>;
   asio::awaitable<void> reply(Exchange& ex, Failure f, bool close, ExtraFields extra = ExtraFields());
   void finish_log(Exchange& ex, int status);
+  std::string_view request_line_path() const;
   asio::awaitable<void> close_client();
 
   asio::awaitable<bool> read_proxy_header(const server::Runtime& rt);
@@ -259,7 +261,7 @@ asio::awaitable<bool> Session::handshake(const server::Runtime& rt) {
 }
 
 asio::awaitable<void> Session::close_client() {
-  if (client_.is_tls()) {
+  if (client_.is_tls() && client_.socket().is_open()) {
     // Send close_notify, but never wait long for the peer's.
     client_.expires_after(std::chrono::seconds(2));
     co_await client_.tls().async_shutdown(use_tuple);
@@ -315,7 +317,7 @@ asio::awaitable<Head> Session::read_head(const config::Limits& limits, std::size
       idle_key = ++worker_.next_session_id;
       worker_.idle.emplace(idle_key, &client_);
     }
-    const std::size_t want = std::min<std::size_t>(16 * 1024, max + 4 - data.size());
+    const std::size_t want = std::min<std::size_t>(kReadChunk, max + 4 - data.size());
     auto [ec, n] = co_await client_.async_read_some(buffer_.prepare(want), use_tuple);
     if (idle_key) worker_.idle.erase(idle_key);
     if (ec) {
@@ -324,6 +326,17 @@ asio::awaitable<Head> Session::read_head(const config::Limits& limits, std::size
     }
     buffer_.commit(n);
   }
+}
+
+// The path of a request line that is still only raw bytes (for a 431 page
+// in the right format when the head never parsed).
+std::string_view Session::request_line_path() const {
+  auto data = std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+  data = data.substr(0, data.find("\r\n"));
+  auto sp = data.find(' ');
+  if (sp == std::string_view::npos) return {};
+  auto target = data.substr(sp + 1);
+  return target.substr(0, std::min(target.find(' '), target.find('?')));
 }
 
 // One request/response exchange. Returns whether the connection stays open.
@@ -348,6 +361,7 @@ asio::awaitable<bool> Session::exchange() {
                     seconds_text(cfg.limits.client_header_timeout));
       co_return false;
     case Head::too_large:
+      ex.json_errors = rules::wants_json({}, request_line_path());
       co_await reply(ex, fail(431, "header_too_large",
                           "request line and headers larger than " + config::format_size(cfg.limits.max_header_size)),
                      true);
@@ -551,6 +565,11 @@ void Session::prepare_upstream_request(Exchange& ex, bool upgrade) {
   if (!ex.request_id.empty()) req.set(kXRequestId, ex.request_id);
 
   req.version(11);
+  if (auto length = parser_->content_length()) {
+    // Identical duplicates (accepted by RFC 9110 §8.6) leave as one field.
+    req.erase(bhttp::field::content_length);
+    req.content_length(*length);
+  }
   if (upgrade) {
     req.set(bhttp::field::connection, "upgrade");
     req.set(bhttp::field::upgrade, upgrade_value);
@@ -623,6 +642,9 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
   // Step 7: stream the request body through a fixed buffer.
   RelayBuffer buffer;
   beast::flat_buffer upstream_buffer;
+  // Beast reads at most the free capacity of the dynamic buffer (512 bytes
+  // when empty): give it room so bodies move in large reads and TLS records.
+  upstream_buffer.reserve(kReadChunk);
   if (has_body) {
     auto r = co_await relay_request_body(client_, buffer_, p, *upstream, *sr, buffer, cfg.limits, up);
     ex.log.bytes_received = r.bytes;
