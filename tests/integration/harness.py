@@ -41,7 +41,7 @@ _TAGS = itertools.count(1)
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
 MiB = 1024 * 1024
-MIN_THROUGHPUT = 16e6  # bytes/s: bulk transfers slower than this fail instead of running for ages
+MIN_THROUGHPUT = 3e6  # bytes/s: a hang guard only (no performance assertion): bulk transfers slower than this fail instead of running for ages
 
 
 def transfer_deadline(nbytes):
