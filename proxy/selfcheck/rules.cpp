@@ -237,7 +237,7 @@ void rule_passwords(const Context& c, Out& out) {
     out.push_back({"AUTH_DEFAULT_CREDENTIALS", Severity::critical,
                    std::string(default_pw.size() == 1 ? "user " : "users ") + quoted_list(default_pw) +
                        (default_pw.size() == 1 ? " has" : " have") + " Airbyte's default password" +
-                       (airbyte ? " (airbyte / password is the first login anyone tries)" : ""),
+                       (airbyte ? " (the first login anyone tries)" : ""),
                    "set a strong password: `airgate passwd -f FILE USER`, or change BASIC_AUTH_PASSWORD"});
   }
   if (!equals_user.empty()) {
