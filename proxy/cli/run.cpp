@@ -65,6 +65,13 @@ int cmd_run(const std::optional<std::string>& config_path) {
 int cmd_check(const std::optional<std::string>& config_path) {
   auto cfg = load_or_report(config_path);
   if (!cfg) return kExitUsage;
+  // Beyond the YAML: the users file, certificates and keys load as at start.
+  try {
+    server::build_runtime(cfg, /*check_only=*/true);
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return kExitUsage;
+  }
   std::cout << cfg->source << ": ok\n";
   return kExitOk;
 }

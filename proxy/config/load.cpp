@@ -927,7 +927,7 @@ class Parser {
     }
     if (auto t = f.get("throttle")) {
       const Fields tf = fields(*t, "throttle");
-      if (auto m = tf.get("max_failures")) read_count(*m, 1, 1000000, out.throttle.max_failures);
+      if (auto m = tf.get("max_failures")) read_count(*m, 0, 1000000, out.throttle.max_failures);
       if (auto w = tf.get("window")) read_duration(*w, false, out.throttle.window);
       if (auto b = tf.get("block")) read_duration(*b, false, out.throttle.block);
     }

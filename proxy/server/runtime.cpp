@@ -28,13 +28,13 @@ upstream::Peer make_peer(const config::Upstream& up, Runtime& rt) {
 }
 }  // namespace
 
-RuntimePtr build_runtime(config::ConfigPtr cfg) {
+RuntimePtr build_runtime(config::ConfigPtr cfg, bool check_only) {
   auto rt = std::make_shared<Runtime>();
   rt->config = cfg;
   for (const auto& l : cfg->listen) {
     if (l.tls) {
       auto ctx = tls::make_server_context(*l.tls, "listener " + l.address);
-      if (ctx.self_signed)
+      if (ctx.self_signed && !check_only)
         spdlog::warn("listener {}: no certificate configured; using an in-memory self-signed certificate, "
                      "SHA-256 fingerprint {}",
                      l.address, ctx.certificates.front().fingerprint_sha256);
@@ -51,11 +51,12 @@ RuntimePtr build_runtime(config::ConfigPtr cfg) {
   rt->trusted_proxies = access::IpAllowlist::parse(cfg->trusted_proxies, errors);
   if (!errors.empty()) {
     std::string all;
-    for (const auto& e : errors) all += (all.empty() ? "" : "; ") + e;
+    for (const auto& e : errors) all += (all.empty() ? "" : "\n") + e;
     throw std::runtime_error(all);
   }
   rt->access = access::AccessControl::create(cfg->auth, std::move(users));
-  rt->access_log = std::make_shared<observe::AccessLog>(cfg->logging.access_log, cfg->logging.format);
+  if (!check_only)
+    rt->access_log = std::make_shared<observe::AccessLog>(cfg->logging.access_log, cfg->logging.format);
   return rt;
 }
 

@@ -33,7 +33,8 @@ struct Runtime {
 using RuntimePtr = std::shared_ptr<const Runtime>;
 
 // Builds a Runtime; throws std::runtime_error with a message naming the file
-// or key at fault (unreadable certificate, bad users file, ...).
-RuntimePtr build_runtime(config::ConfigPtr config);
+// or key at fault (unreadable certificate, bad users file, ...). `check_only`
+// (airgate check) loads and validates everything but opens no log file.
+RuntimePtr build_runtime(config::ConfigPtr config, bool check_only = false);
 
 }  // namespace airgate::server
