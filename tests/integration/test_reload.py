@@ -174,8 +174,8 @@ class SighupConfigTest(ReloadCase):
         self.assertEqual(reload_counts(ag), {"success": 1, "failure": 0})
 
     def test_keepalive_connection_follows_reload(self):
-        """docs/readme-ops.md: new requests - also on already open keep-alive
-        connections - use the new snapshot."""
+        # docs/readme-ops.md: new requests - also on already open keep-alive
+        # connections - use the new snapshot.
         users, ag = self.start_with_users("first-password-1")
         old, new = basic("alice", "first-password-1"), basic("alice", "second-password-2")
         keep = RawConn(ag.port, ctx=self.ctx())
@@ -211,6 +211,22 @@ class SighupConfigTest(ReloadCase):
         self.rewrite(ag, self.config(self.up, auth={"allow": ["10.0.0.0/8", "127.0.0.1"]}))
         self.sighup_and_wait(ag)
         self.assertEqual(self.get(ag).status, 200)
+
+    def test_in_flight_request_finishes_on_old_snapshot(self):
+        ag = self.start_airgate(self.config(self.up, headers={"hsts": "max-age=1"}))
+        slow = RawConn(ag.port, ctx=self.ctx(), timeout=20)
+        self.addCleanup(slow.close)
+        slow.send(request_bytes("GET", "/slow?seconds=1.5"))
+        self.assertTrue(self.up.wait_for(lambda u: u.requests("/slow"), 5), "slow request never reached upstream")
+        self.rewrite(ag, self.config(self.up, headers={"hsts": "max-age=2"}))
+        self.sighup_and_wait(ag)
+        self.assertEqual(self.get(ag).header("Strict-Transport-Security"), "max-age=2", "new request, new snapshot")
+        r = slow.read_response()
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.complete)
+        self.assertEqual(r.json()["slept"], 1.5)
+        self.assertEqual(r.header("Strict-Transport-Security"), "max-age=1",
+                         "the in-flight request did not finish on the old snapshot")
 
     def broken_yaml(self, ag):
         """The current config text with a YAML syntax error on a known line; returns (text, line)."""
