@@ -308,6 +308,29 @@ class SighupConfigTest(ReloadCase):
             socket.create_connection(("127.0.0.1", port), timeout=2).close()
         self.assertEqual(reload_counts(ag), {"success": 0, "failure": 1})
 
+    def test_other_bound_settings_need_restart(self):
+        # docs: the number of listeners, TLS on/off, proxy_protocol, admin.address
+        # and workers are bound at start; a reload changing them is rejected.
+        ag = self.start_airgate(self.config(self.up))
+        self.warm(ag)
+        base = self.config(self.up)
+        changes = {
+            "listener added": dict(base, listen=base["listen"] + [{"address": "127.0.0.1:0"}]),
+            "tls off": dict(base, listen=[{"address": "127.0.0.1:0"}]),
+            "proxy_protocol": dict(base, listen=[dict(base["listen"][0], proxy_protocol=True)],
+                                   trusted_proxies=["127.0.0.1"]),
+            "admin.address": dict(base, admin={"address": "127.0.0.1:%d" % free_port()}),
+            "workers": dict(base, workers=base["workers"] + 1),
+        }
+        for i, (what, cfg) in enumerate(changes.items(), 1):
+            with self.subTest(change=what):
+                self.rewrite(ag, cfg)
+                err = self.sighup_and_wait(ag, expect_ok=False)
+                tail = err[err.rfind("received SIGHUP"):]
+                self.assertIn("restart", tail, what)
+                self.assertEqual(self.get(ag).status, 200)
+        self.assertEqual(reload_counts(ag), {"success": 0, "failure": len(changes)})
+
     def test_sighup_reloads_certificate_keepalive_survives(self):
         cert, key = self.issue_cert("first")
         ag = self.start_airgate(self.config(self.up, listen=[{"address": "127.0.0.1:0",
@@ -397,6 +420,40 @@ class WatchTest(ReloadCase):
         self.assertGreaterEqual(reload_counts(ag).get("success", 0), 1)
         self.assertEqual(reload_counts(ag).get("failure"), 0, ag.stderr())
         # a real client verifying the chain and name still gets through on a new connection
+        self.assertEqual(self.get(ag).status, 200)
+
+    def test_in_place_rotation_cert_then_key(self):
+        # A tool rewriting tls.crt, then tls.key a few seconds later: the watcher
+        # may see a mismatched pair in between (rejected, the old pair keeps
+        # serving); once the key is written the new pair is served.
+        cert1, key1 = self.issue_cert("inplace1")
+        cert2, key2 = self.issue_cert("inplace2")
+        d = os.path.join(self.tmp, "live")
+        os.makedirs(d)
+        cert, key = os.path.join(d, "tls.crt"), os.path.join(d, "tls.key")
+        for src, dst in ((cert1, cert), (key1, key)):
+            with open(src) as f, open(dst, "w") as g:
+                g.write(f.read())
+        ag = self.start_airgate(self.config(self.up, reload_watch="1s", listen=[
+            {"address": "127.0.0.1:0", "tls": {"certificate": cert, "private_key": key}}]))
+        self.assertEqual(presented_fingerprint(ag.port), fingerprint_of_file(cert1))
+        with open(cert2) as f, open(cert, "w") as g:
+            g.write(f.read())
+        time.sleep(2.5)  # at least one watch tick with the mismatched pair
+        self.assertEqual(presented_fingerprint(ag.port), fingerprint_of_file(cert1),
+                         "half-rotated pair: the old certificate must keep serving")
+        self.assertEqual(self.get(ag).status, 200)
+        with open(key2) as f, open(key, "w") as g:
+            g.write(f.read())
+        want = fingerprint_of_file(cert2)
+        deadline = time.monotonic() + 10
+        got = None
+        while time.monotonic() < deadline:
+            got = presented_fingerprint(ag.port)
+            if got == want:
+                break
+            time.sleep(0.2)
+        self.assertEqual(got, want, "the completed rotation is not served within 10 s")
         self.assertEqual(self.get(ag).status, 200)
 
     def test_watch_picks_up_edited_users_file(self):
