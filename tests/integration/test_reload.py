@@ -29,6 +29,7 @@ import re
 import signal
 import socket
 import ssl
+import sys
 import threading
 import time
 import unittest
@@ -561,6 +562,7 @@ class ReloadUnderLoadTest(ReloadCase):
             for t in threads:
                 t.join(20)
         self.assertIsNone(ag.proc.poll(), "airgate died under reload\n" + ag.logs())
+        sys.stderr.write("\n[reload under load] %d ok, %d failed, %d SIGHUPs\n" % (counts["ok"], len(failures), sent))
         self.assertEqual(failures, [], "%d failed request(s) of %d during %d reloads; first: %s" % (
             len(failures), len(failures) + counts["ok"], sent, failures[:5]))
         self.assertGreater(counts["ok"], 50, "too few requests to mean anything")
