@@ -9,13 +9,17 @@
   unreadable certificate) is rejected with its position logged, the old
   snapshot keeps serving and `airgate_reloads_total{result="failure"}` counts
   it; a later valid config is applied.
+- In-flight requests finish on the old snapshot; new ones use the new one.
 - A listener address change is rejected with a message saying it needs a
-  restart, and nothing else from that file is applied.
+  restart, and nothing else from that file is applied; so are changes to the
+  number of listeners, TLS on/off, proxy_protocol, admin.address, workers.
 - Certificates: SIGHUP after replacing the files; `reload_watch` noticing a
   Kubernetes-style `..data` symlink swap (new handshakes get the new
   certificate within 10 s, keep-alive connections opened before keep
-  working); `reload_watch` picking up an edited users file; `reload_watch: 0`
-  not reloading.
+  working); an in-place rotation writing the certificate, then the key
+  (the mismatched pair in between is rejected, the old pair serves);
+  `reload_watch` picking up an edited users file; `reload_watch: 0` not
+  reloading.
 - SIGHUP every ~200 ms (alternating two valid configs) while clients run a
   steady stream of requests (keep-alive and new connections): zero failed
   requests.
