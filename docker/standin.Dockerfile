@@ -15,3 +15,4 @@ USER 10002
 EXPOSE 8080
 ENTRYPOINT ["python3", "-u", "/usr/local/lib/standin/test_upstream.py", "--name", "airbyte-webapp-standin"]
 CMD ["--host", "0.0.0.0", "--port", "8080"]
+LABEL airgate.stage=standin
