@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <iostream>
 
 namespace airgate::cli {
@@ -53,6 +54,8 @@ int cmd_run(const std::optional<std::string>& config_path) {
       return kExitConfig;
     }
   }
+  // Until the server installs its handlers, a SIGHUP must not kill the process.
+  std::signal(SIGHUP, SIG_IGN);
   try {
     server::Server server(cfg, [config_path] { return config::load(config_path, config::process_env()); });
     return server.run();

@@ -14,14 +14,44 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace airgate::http {
 
 namespace bhttp = boost::beast::http;
 
-struct RelayBuffer {
+// Relay buffers are reused within a worker (one thread, no locks), so a
+// request costs no heap allocation for them and idle connections hold none.
+class BufferPool {
+ public:
   static constexpr std::size_t kSize = 32 * 1024;
-  std::unique_ptr<char[]> data{new char[kSize]};
+  static constexpr std::size_t kKeep = 64;  // spare buffers kept per worker
+  std::unique_ptr<char[]> take() {
+    if (spare_.empty()) return std::unique_ptr<char[]>(new char[kSize]);
+    auto b = std::move(spare_.back());
+    spare_.pop_back();
+    return b;
+  }
+  void give(std::unique_ptr<char[]> b) {
+    if (b && spare_.size() < kKeep) spare_.push_back(std::move(b));
+  }
+
+ private:
+  std::vector<std::unique_ptr<char[]>> spare_;
+};
+
+struct RelayBuffer {
+  static constexpr std::size_t kSize = BufferPool::kSize;
+  explicit RelayBuffer(BufferPool& pool) : pool_(pool), data(pool.take()) {}
+  ~RelayBuffer() { pool_.give(std::move(data)); }
+  RelayBuffer(const RelayBuffer&) = delete;
+  RelayBuffer& operator=(const RelayBuffer&) = delete;
+
+ private:
+  BufferPool& pool_;
+
+ public:
+  std::unique_ptr<char[]> data;
 };
 
 enum class RelayResult { ok, too_large, client_timeout, client_error, peer_timeout, peer_error };

@@ -43,6 +43,7 @@ using error_code = boost::system::error_code;
 using Clock = std::chrono::steady_clock;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kIdleRead = 2 * 1024;
 
 namespace {
 
@@ -178,6 +179,7 @@ class Session {
   beast::flat_buffer buffer_;
   std::optional<RequestParser> parser_;
   std::uint64_t exchanges_ = 0;
+  Clock::time_point head_start_ = Clock::now();  // first byte of the current request head
 };
 
 asio::awaitable<void> run_session(tcp::socket socket, ListenerInfo listener, WorkerContext& worker) {
@@ -208,6 +210,9 @@ asio::awaitable<void> Session::run() {
   if (listener_.tls && !co_await handshake(*rt)) co_return;
   while (co_await exchange()) {
     if (worker_.stopping) break;
+    // Between requests an idle connection keeps no read buffer and no old head.
+    parser_.reset();
+    if (buffer_.size() == 0) buffer_.shrink_to_fit();
   }
   co_await close_client();
 }
@@ -291,6 +296,7 @@ asio::awaitable<Head> Session::read_head(const config::Limits& limits, std::size
     auto data = std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size());
     if (!data.empty() && !started) {
       started = true;
+      head_start_ = Clock::now();
       client_.expires_after(limits.client_header_timeout);
     }
     auto end = data.find("\r\n\r\n", scan_from);
@@ -317,7 +323,8 @@ asio::awaitable<Head> Session::read_head(const config::Limits& limits, std::size
       idle_key = ++worker_.next_session_id;
       worker_.idle.emplace(idle_key, &client_);
     }
-    const std::size_t want = std::min<std::size_t>(kReadChunk, max + 4 - data.size());
+    // Waiting for a new request: a small buffer, so idle connections stay cheap.
+    const std::size_t want = std::min<std::size_t>(data.empty() ? kIdleRead : kReadChunk, max + 4 - data.size());
     auto [ec, n] = co_await client_.async_read_some(buffer_.prepare(want), use_tuple);
     if (idle_key) worker_.idle.erase(idle_key);
     if (ec) {
@@ -342,8 +349,9 @@ std::string_view Session::request_line_path() const {
 // One request/response exchange. Returns whether the connection stays open.
 asio::awaitable<bool> Session::exchange() {
   Exchange ex;
-  ex.rt = worker_.runtime();
-  const auto& cfg = *ex.rt->config;
+  const auto head_rt = worker_.runtime();  // limits for reading the head
+  ex.rt = head_rt;
+  const auto& cfg = *head_rt->config;
   ex.client_address = peer_address_;
   ex.log.time = std::chrono::system_clock::now();
   ex.log.client = peer_address_;
@@ -371,6 +379,13 @@ asio::awaitable<bool> Session::exchange() {
       co_return false;
   }
   ++exchanges_;
+  // The head is here: from now on this request runs on the newest snapshot
+  // (a reload while the connection idled applies to it), and its clock starts
+  // at the head's first byte, not when the connection began to idle.
+  ex.rt = worker_.runtime();
+  ex.start = head_start_;
+  ex.log.time = std::chrono::system_clock::now() -
+                std::chrono::duration_cast<std::chrono::system_clock::duration>(Clock::now() - head_start_);
 
   if (auto f = parse_head(ex, head_len)) {
     co_await reply(ex, *f, true);
@@ -613,78 +628,88 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
 
   prepare_upstream_request(ex, upgrade);
 
-  // Send the head; a pooled connection the upstream has meanwhile closed is
-  // retried once on a fresh one (nothing of the body has been read yet).
+  // A pooled connection that the upstream closed meanwhile fails on the first
+  // write, or answers with an EOF instead of a response: the exchange is then
+  // retried once on a fresh connection, as long as no body byte was consumed.
   std::optional<Stream> upstream;
   std::optional<bhttp::request_serializer<bhttp::buffer_body>> sr;
-  bool reused = false;
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  std::optional<ResponseParser> rp;
+  RelayBuffer buffer(worker_.buffers);
+  beast::flat_buffer upstream_buffer;
+  // Beast reads at most the free capacity of the dynamic buffer (512 bytes
+  // when empty): give it room so bodies move in large reads and TLS records.
+  upstream_buffer.reserve(kReadChunk);
+  for (int attempt = 0;; ++attempt) {
     sr.emplace(req);
-    upstream = worker_.pool.take(peer.key);
-    reused = upstream.has_value();
+    upstream = worker_.pool.take(peer.key, has_body);
+    const bool may_retry = upstream.has_value() && attempt == 0;
     if (!upstream) {
       auto connected = co_await upstream::connect(peer);
       if (!connected.stream) co_return upstream_connect_failure(connected.failure, up);
       upstream = std::move(connected.stream);
     }
     upstream->expires_after(up.send_timeout);
-    auto [ec, n] = co_await bhttp::async_write_header(*upstream, *sr, use_tuple);
-    if (!ec) break;
-    upstream->close();
-    upstream.reset();
-    if (!reused || attempt == 1) {
-      if (ec == beast::error::timeout)
+    auto [wec, wn] = co_await bhttp::async_write_header(*upstream, *sr, use_tuple);
+    if (wec) {
+      upstream->close();
+      upstream.reset();
+      if (may_retry) continue;
+      if (wec == beast::error::timeout)
         co_return fail(504, "upstream_send_timeout", "upstream send timeout (" + seconds_text(up.send_timeout) + ") exceeded");
       co_return fail(502, "upstream_write_failed", "the upstream closed the connection while the request was sent");
     }
-  }
 
-  // Step 7: stream the request body through a fixed buffer.
-  RelayBuffer buffer;
-  beast::flat_buffer upstream_buffer;
-  // Beast reads at most the free capacity of the dynamic buffer (512 bytes
-  // when empty): give it room so bodies move in large reads and TLS records.
-  upstream_buffer.reserve(kReadChunk);
-  if (has_body) {
-    auto r = co_await relay_request_body(client_, buffer_, p, *upstream, *sr, buffer, cfg.limits, up);
-    ex.log.bytes_received = r.bytes;
-    if (r.result != RelayResult::ok) {
-      upstream->close();
-      switch (r.result) {
-        case RelayResult::too_large:
-          co_return fail(413, "body_too_large", "request body larger than " + config::format_size(cfg.limits.max_body_size));
-        case RelayResult::client_timeout:
-          co_return fail(408, "client_body_timeout", "request body not received within client_body_timeout (" +
-                                                            seconds_text(cfg.limits.client_body_timeout) + ")");
-        case RelayResult::client_error:
-          co_return fail(400, "client_body_error", "the request body could not be read (malformed chunked encoding or connection closed)");
-        case RelayResult::peer_timeout:
-          co_return fail(504, "upstream_send_timeout", "upstream send timeout (" + seconds_text(up.send_timeout) + ") exceeded");
-        default:
-          co_return fail(502, "upstream_write_failed", "the upstream closed the connection while the request body was sent");
+    // Step 7: stream the request body through a fixed buffer.
+    if (has_body) {
+      auto r = co_await relay_request_body(client_, buffer_, p, *upstream, *sr, buffer, cfg.limits, up);
+      ex.log.bytes_received = r.bytes;
+      if (r.result != RelayResult::ok) {
+        upstream->close();
+        switch (r.result) {
+          case RelayResult::too_large:
+            co_return fail(413, "body_too_large", "request body larger than " + config::format_size(cfg.limits.max_body_size));
+          case RelayResult::client_timeout:
+            co_return fail(408, "client_body_timeout", "request body not received within client_body_timeout (" +
+                                                              seconds_text(cfg.limits.client_body_timeout) + ")");
+          case RelayResult::client_error:
+            co_return fail(400, "client_body_error", "the request body could not be read (malformed chunked encoding or connection closed)");
+          case RelayResult::peer_timeout:
+            co_return fail(504, "upstream_send_timeout", "upstream send timeout (" + seconds_text(up.send_timeout) + ") exceeded");
+          default:
+            co_return fail(502, "upstream_write_failed", "the upstream closed the connection while the request body was sent");
+        }
       }
     }
-  }
 
-  // Step 8: the response head. Interim 1xx responses other than 101 are skipped.
-  std::optional<ResponseParser> rp;
-  for (;;) {
-    rp.emplace();
-    rp->header_limit(static_cast<std::uint32_t>(std::max<std::uint64_t>(cfg.limits.max_header_size, 64 * 1024)));
-    rp->body_limit(boost::none);
-    if (is_head) rp->skip(true);
-    upstream->expires_after(up.read_timeout);
-    auto [ec, n] = co_await bhttp::async_read_header(*upstream, upstream_buffer, *rp, use_tuple);
-    if (ec) {
-      upstream->close();
-      if (ec == beast::error::timeout)
-        co_return fail(504, "upstream_read_timeout", "upstream read timeout (" + seconds_text(up.read_timeout) + ") exceeded");
-      if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset)
-        co_return fail(502, "upstream_closed", "the upstream closed the connection without sending a response");
-      co_return fail(502, "upstream_bad_response", "the upstream sent an invalid response");
+    // Step 8: the response head. Interim 1xx responses other than 101 are skipped.
+    error_code rec;
+    for (;;) {
+      rp.emplace();
+      rp->header_limit(static_cast<std::uint32_t>(std::max<std::uint64_t>(cfg.limits.max_header_size, 64 * 1024)));
+      rp->body_limit(boost::none);
+      if (is_head) rp->skip(true);
+      upstream->expires_after(up.read_timeout);
+      auto [ec, n] = co_await bhttp::async_read_header(*upstream, upstream_buffer, *rp, use_tuple);
+      if (ec) {
+        rec = ec;
+        break;
+      }
+      const unsigned status = rp->get().result_int();
+      if (status >= 200 || status == 101) break;
     }
-    const unsigned status = rp->get().result_int();
-    if (status >= 200 || status == 101) break;
+    if (!rec) break;
+    upstream->close();
+    const bool closed = rec == bhttp::error::end_of_stream || rec == asio::error::eof ||
+                        rec == asio::error::connection_reset || rec == asio::error::broken_pipe;
+    if (closed && may_retry && !has_body && !rp->got_some()) {
+      upstream.reset();
+      upstream_buffer.clear();
+      continue;
+    }
+    if (rec == beast::error::timeout)
+      co_return fail(504, "upstream_read_timeout", "upstream read timeout (" + seconds_text(up.read_timeout) + ") exceeded");
+    if (closed) co_return fail(502, "upstream_closed", "the upstream closed the connection without sending a response");
+    co_return fail(502, "upstream_bad_response", "the upstream sent an invalid response");
   }
 
   auto& res = rp->get();
@@ -713,10 +738,15 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
   bhttp::response_serializer<bhttp::buffer_body> rs(res);
   client_.expires_after(cfg.limits.client_body_timeout);
   ex.response_started = true;
-  auto [wec, wn] = co_await bhttp::async_write_header(client_, rs, use_tuple);
-  if (wec) {
-    upstream->close();
-    co_return fail(status, "client_gone", "client closed the connection");
+  // When body bytes came with the head, head and body leave in one write (one
+  // TLS record, one syscall); otherwise the head goes at once, so a client
+  // sees the status of a slow or streaming response without waiting.
+  if (!response_has_body || upstream_buffer.size() == 0) {
+    auto [wec, wn] = co_await bhttp::async_write_header(client_, rs, use_tuple);
+    if (wec) {
+      upstream->close();
+      co_return fail(status, "client_gone", "client closed the connection");
+    }
   }
 
   if (tunnel) {

@@ -2,6 +2,7 @@
 // connection that runs each request through the lifecycle steps in order.
 #pragma once
 
+#include "http/relay.hpp"
 #include "observe/metrics.hpp"
 #include "server/runtime.hpp"
 #include "upstream/pool.hpp"
@@ -24,6 +25,7 @@ namespace asio = boost::asio;
 // touched only from that thread, so no locks.
 struct WorkerContext {
   upstream::Pool pool;
+  BufferPool buffers;
   bool stopping = false;
   // Sessions waiting for their next request; closed at once on shutdown.
   std::unordered_map<std::uint64_t, net::Stream*> idle;

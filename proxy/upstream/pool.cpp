@@ -87,7 +87,7 @@ asio::awaitable<Connected> connect(const Peer& peer) {
   co_return out;
 }
 
-std::optional<Stream> Pool::take(const std::string& key) {
+std::optional<Stream> Pool::take(const std::string& key, bool probe) {
   auto it = idle_.find(key);
   if (it == idle_.end()) return std::nullopt;
   auto& list = it->second;
@@ -95,7 +95,12 @@ std::optional<Stream> Pool::take(const std::string& key) {
   while (!list.empty()) {
     Idle idle = std::move(list.back());  // most recently used first: warmest connection
     list.pop_back();
-    if (now - idle.since < kPoolIdleLimit && still_open(idle.stream)) return std::move(idle.stream);
+    // Without `probe` a connection used moments ago is taken as it is (the
+    // session retries a request without body on a fresh one if it was stale);
+    // otherwise it is checked for an EOF the upstream sent meanwhile.
+    const auto idle_for = now - idle.since;
+    if (idle_for < kPoolIdleLimit && ((!probe && idle_for < kProbeAfter) || still_open(idle.stream)))
+      return std::move(idle.stream);
     idle.stream.close();
   }
   return std::nullopt;
