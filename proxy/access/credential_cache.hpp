@@ -47,6 +47,10 @@ class CredentialCache {
     std::list<std::string>::iterator order;
   };
   std::array<unsigned char, 32> secret_{};
+  // HMAC-SHA256 state after absorbing (secret ^ ipad) and (secret ^ opad):
+  // each key() copies them instead of setting up an HMAC context.
+  std::array<unsigned char, 128> inner_state_{};
+  std::array<unsigned char, 128> outer_state_{};
   std::size_t max_entries_;
   Clock::duration ttl_;
   mutable std::mutex mu_;
