@@ -7,7 +7,8 @@ and a non-root, read-only, no-privilege securityContext; every ConfigMap /
 Secret (and key) referenced by a volume or env exists in the set; every file
 the config names is provided by a mounted volume; selectors of Service, PDB
 and HPA find the Deployment; and the config in the ConfigMap passes
-`airgate check` ($AIRGATE_BIN, set by ctest).
+`airgate check` ($AIRGATE_BIN, set by ctest) with stand-in certificate, key
+and users files where the volumes would put them.
 
 Needs PyYAML (Debian: python3-yaml).
 """
@@ -310,6 +311,7 @@ class K8sManifests(unittest.TestCase):
             named.append(basic.get("users_file"))
             named.append((cfg.get("upstream") or {}).get("ca_file"))
             for p in filter(None, named):
+                self.assertFalse(p.startswith("/"), f"{s}: {p}: use paths relative to the config's directory")
                 self.assertIn(resolve(p), files, f"{s}: config names {p}, no volume provides it")
             # Certificates and keys come from a Secret, not a ConfigMap.
             for p in filter(None, named):
@@ -323,14 +325,47 @@ class K8sManifests(unittest.TestCase):
             self.assertTrue(all(l.get("tls") is not None or l.get("redirect_to_https")
                                 for l in cfg.get("listen", [])), f"{s}: every listener terminates TLS")
 
+    def materialize(self, d, path, files):
+        """Writes the pod's /etc/airgate into d: the config and a stand-in for
+        every mounted Secret file (`airgate check` reads certificates, keys and
+        users files). Returns the config path in d."""
+        base = posixpath.dirname(path)
+        cert = key = None
+        for cpath, (kind, _, k) in sorted(files.items()):
+            if not cpath.startswith(base + "/"):
+                continue
+            local = os.path.join(d, posixpath.relpath(cpath, base))
+            os.makedirs(os.path.dirname(local), exist_ok=True)
+            if cpath == path:
+                continue
+            if k.endswith(".crt") or k.endswith(".key"):
+                if cert is None:
+                    cert, key = os.path.join(d, ".standin.crt"), os.path.join(d, ".standin.key")
+                    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                                    "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                                    "-subj", "/CN=localhost", "-keyout", key, "-out", cert],
+                                   check=True, capture_output=True, timeout=60)
+                with open(cert if k.endswith(".crt") else key, "rb") as src:
+                    data = src.read()
+            elif k == "htpasswd":
+                h = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input="standin-password-123\n",
+                                   check=True, capture_output=True, text=True, timeout=60).stdout.strip()
+                data = ("admin:" + h + "\n").encode()
+            else:
+                data = b""
+            with open(local, "wb") as out:
+                out.write(data)
+            os.chmod(local, 0o600)
+        return os.path.join(d, posixpath.relpath(path, base))
+
     def test_config_passes_airgate_check(self):
         b = airgate_bin()
         if not b:
             self.skipTest("AIRGATE_BIN not set and build/airgate missing")
         for s in SETS:
-            _, text, _, _ = self.config_of(s)
+            path, text, files, _ = self.config_of(s)
             with tempfile.TemporaryDirectory() as d:
-                f = os.path.join(d, "airgate.yaml")
+                f = self.materialize(d, path, files)
                 with open(f, "w", encoding="utf-8") as out:
                     out.write(text)
                 env = {k: v for k, v in os.environ.items()
