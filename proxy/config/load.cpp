@@ -1,6 +1,6 @@
 // YAML text -> validated Config, and the environment overlay (design §2).
 //
-// Rules implemented here (documented in docs/configuration.md):
+// Rules implemented here (documented in README.md ("Configuration reference")):
 //  - every problem is collected, none stops the parse; parse_yaml never throws;
 //  - unknown keys, duplicate keys and type errors name the dotted key path and
 //    the 1-based line:column of the key (or of the offending value);

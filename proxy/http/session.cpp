@@ -425,7 +425,6 @@ asio::awaitable<bool> Session::exchange() {
 
 // Step 2 (parse) and the RFC 9112 smuggling defences.
 std::optional<Failure> Session::parse_head(Exchange& ex, std::size_t head_len) {
-  const auto& limits = ex.rt->config->limits;
   std::string_view head(static_cast<const char*>(buffer_.data().data()), head_len);
   auto bad = [](std::string why) { return fail(400, "malformed_request", "malformed request: " + why); };
   if (auto why = rules::check_raw_head(head); !why.empty()) return bad(why);
@@ -470,7 +469,6 @@ std::optional<Failure> Session::parse_head(Exchange& ex, std::size_t head_len) {
       return bad("unsupported Transfer-Encoding (only \"chunked\" is accepted)");
     if (req.version() == 10) return bad("Transfer-Encoding in an HTTP/1.0 request");
   }
-  (void)limits;
 
   if (ex.rt->config->headers.request_id) {
     auto incoming = field_or_empty(req, kXRequestId);
@@ -564,7 +562,6 @@ std::optional<Failure> Session::check_limits(Exchange& ex) {
 
 void Session::prepare_upstream_request(Exchange& ex, bool upgrade) {
   auto& req = parser_->get();
-  const auto& cfg = *ex.rt->config;
   const std::string host = std::string(field_or_empty(req, bhttp::field::host));
   const std::string xff = join_fields(req, kXForwardedFor);
   const bool chunked = parser_->chunked();
