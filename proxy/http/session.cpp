@@ -658,6 +658,8 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
 
     // Step 7: stream the request body through a fixed buffer.
     if (has_body) {
+      // The head was read through a small buffer; the body moves in large reads.
+      buffer_.reserve(kReadChunk);
       auto r = co_await relay_request_body(client_, buffer_, p, *upstream, *sr, buffer, cfg.limits, up);
       ex.log.bytes_received = r.bytes;
       if (r.result != RelayResult::ok) {
