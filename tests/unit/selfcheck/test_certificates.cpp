@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "fake_probe.hpp"
+
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -19,28 +21,7 @@ using namespace airgate::selfcheck;
 
 namespace {
 
-struct FakeProbe : SystemProbe {
-  std::map<std::string, std::string> files;
-  std::map<std::string, unsigned> modes;
-  std::vector<InterfaceAddress> interface_addresses() const override { return {{"lo", "127.0.0.1"}}; }
-  std::optional<unsigned> file_mode(const std::string& path, std::string& error) const override {
-    auto it = modes.find(path);
-    if (it == modes.end()) {
-      error = "No such file or directory";
-      return std::nullopt;
-    }
-    return it->second;
-  }
-  std::optional<std::string> read_file(const std::string& path, std::string& error) const override {
-    auto it = files.find(path);
-    if (it == files.end()) {
-      error = "No such file or directory";
-      return std::nullopt;
-    }
-    return it->second;
-  }
-  std::time_t now() const override { return std::time(nullptr); }
-};
+using testing::FakeProbe;
 
 using PkeyPtr = std::shared_ptr<EVP_PKEY>;
 using X509Ptr = std::shared_ptr<X509>;

@@ -8,6 +8,8 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
+#include "fake_probe.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -25,31 +27,7 @@ namespace {
 const std::string kStrongHash =
     "$6$Qq7LwT2m$vUKOsRBDCLS1mgx/hflGwAYFQwfdaXCYVUUF6tIym.VItLC2ITOO5HlzEdvljx.saiqkNUnabfJdoj54wkgxz.";
 
-struct FakeProbe : SystemProbe {
-  std::vector<InterfaceAddress> ifaces{{"lo", "127.0.0.1"}, {"lo", "::1"}, {"eth0", "10.1.2.3"}};
-  std::map<std::string, std::string> files;
-  std::map<std::string, unsigned> modes;
-  std::time_t t = std::time(nullptr);
-
-  std::vector<InterfaceAddress> interface_addresses() const override { return ifaces; }
-  std::optional<unsigned> file_mode(const std::string& path, std::string& error) const override {
-    auto it = modes.find(path);
-    if (it == modes.end()) {
-      error = "No such file or directory";
-      return std::nullopt;
-    }
-    return it->second;
-  }
-  std::optional<std::string> read_file(const std::string& path, std::string& error) const override {
-    auto it = files.find(path);
-    if (it == files.end()) {
-      error = "No such file or directory";
-      return std::nullopt;
-    }
-    return it->second;
-  }
-  std::time_t now() const override { return t; }
-};
+using testing::FakeProbe;
 
 config::Listener listener(const std::string& host, std::uint16_t port, bool tls = false) {
   config::Listener l;
