@@ -24,6 +24,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
@@ -188,13 +189,12 @@ asio::awaitable<void> run_session(tcp::socket socket, ListenerInfo listener, Wor
   if (ec) co_return;
   socket.set_option(tcp::no_delay(true), ec);
   auto rt = worker.runtime();
-  beast::tcp_stream tcp_stream(std::move(socket));
   auto& tls = rt->listener_tls.at(listener.index);
   if (listener.tls) {
-    Session s(Stream(std::move(tcp_stream), *tls.ctx), peer, listener, worker);
+    Session s(Stream(std::move(socket), tls.ctx->native_handle(), Stream::Role::server), peer, listener, worker);
     co_await s.run();
   } else {
-    Session s(Stream(std::move(tcp_stream)), peer, listener, worker);
+    Session s(Stream(std::move(socket)), peer, listener, worker);
     co_await s.run();
   }
 }
@@ -240,7 +240,7 @@ asio::awaitable<bool> Session::read_proxy_header(const server::Runtime& rt) {
       spdlog::warn("{}: invalid PROXY protocol header: {}", peer_address_, header.reason);
       co_return false;
     }
-    auto [ec, n] = co_await client_.tcp().async_read_some(buffer_.prepare(512), use_tuple);
+    auto [ec, n] = co_await client_.async_plain_read_some(buffer_.prepare(512), use_tuple);
     if (ec) co_return false;
     buffer_.commit(n);
   }
@@ -249,14 +249,17 @@ asio::awaitable<bool> Session::read_proxy_header(const server::Runtime& rt) {
 asio::awaitable<bool> Session::handshake(const server::Runtime& rt) {
   client_.expires_after(rt.config->limits.handshake_timeout);
   // Bytes read past a PROXY header already belong to the TLS handshake.
-  auto [ec, used] = co_await client_.tls().async_handshake(asio::ssl::stream_base::server, buffer_.data(), use_tuple);
-  buffer_.consume(used);
+  if (buffer_.size()) {
+    client_.set_prefix(buffer_.data().data(), buffer_.size());
+    buffer_.consume(buffer_.size());
+  }
+  auto [ec] = co_await client_.async_handshake(use_tuple);
   if (ec) {
     worker_.metrics->tls_handshake_failure();
     spdlog::debug("TLS handshake with {} failed: {}", peer_address_, ec.message());
     co_return false;
   }
-  if (X509* cert = SSL_get0_peer_certificate(client_.tls().native_handle())) {
+  if (X509* cert = SSL_get0_peer_certificate(client_.ssl())) {
     // mTLS: OpenSSL has verified it against client_ca; keep the subject for the log.
     char subject[512];
     X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
@@ -266,10 +269,14 @@ asio::awaitable<bool> Session::handshake(const server::Runtime& rt) {
 }
 
 asio::awaitable<void> Session::close_client() {
-  if (client_.is_tls() && client_.socket().is_open()) {
-    // Send close_notify, but never wait long for the peer's.
+  // Input the client may still be sending (a request body nobody read, a
+  // pipelined request) is read and discarded until the client closes, at
+  // most for 2 s: closing with unread bytes would reset the connection and
+  // could destroy the reply before the client read it.
+  const bool linger = buffer_.size() > 0 || (parser_ && !parser_->is_done());
+  if (client_.socket().is_open() && (client_.is_tls() || linger)) {
     client_.expires_after(std::chrono::seconds(2));
-    co_await client_.tls().async_shutdown(use_tuple);
+    co_await client_.async_shutdown(linger, use_tuple);
   }
   client_.close();
 }
@@ -699,7 +706,8 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
     if (!rec) break;
     upstream->close();
     const bool closed = rec == bhttp::error::end_of_stream || rec == asio::error::eof ||
-                        rec == asio::error::connection_reset || rec == asio::error::broken_pipe;
+                        rec == asio::error::connection_reset || rec == asio::error::broken_pipe ||
+                        rec == asio::ssl::error::stream_truncated;
     if (closed && may_retry && !has_body && !rp->got_some()) {
       upstream.reset();
       upstream_buffer.clear();

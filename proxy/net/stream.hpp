@@ -1,74 +1,331 @@
 // One stream type for plain TCP and TLS, client side and upstream side, so the
 // session and relay code is written (and compiled) once.
+//
+// TLS runs on OpenSSL directly over the non-blocking socket (our own BIO that
+// calls recv/send on the descriptor): no second pair of record buffers, no
+// copy through a BIO pair, one syscall per TLS record. OpenSSL's own buffers
+// are released while a connection is idle (SSL_MODE_RELEASE_BUFFERS), so an
+// idle TLS connection holds the SSL object and little else.
+//
+// Timeouts: expires_after() sets a deadline that applies while an operation
+// is pending. One sweep timer per io_context (Deadlines, in stream.cpp)
+// closes the socket of a stream whose deadline passed; its pending and later
+// operations then complete with beast::error::timeout. Setting a deadline is
+// a store, not a timer syscall.
 #pragma once
 
-#include <boost/asio/async_result.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/asio/compose.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/system/error_code.hpp>
+#include <openssl/ssl.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
+#include <cstring>
 #include <memory>
+#include <string>
 
 namespace airgate::net {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+
+class Deadlines;
+
+namespace detail {
+
+// What one non-blocking OpenSSL call asks for next.
+enum class Want { done, read, write };
+
+struct Step {
+  Want want = Want::done;
+  error_code ec;
+  std::size_t bytes = 0;
+};
+
+// The state of one connection. Heap-allocated (Stream is a handle), so its
+// address is stable for OpenSSL's BIO and the deadline list.
+struct StreamState {
+  StreamState(tcp::socket s, SSL_CTX* ctx, bool server);
+  ~StreamState();
+  StreamState(const StreamState&) = delete;
+  StreamState& operator=(const StreamState&) = delete;
+
+  tcp::socket socket;
+  SSL* ssl = nullptr;
+  std::string prefix;  // bytes read before the TLS handshake (after a PROXY header)
+  // BIO results of the last OpenSSL call.
+  bool eof = false;
+  int sys_error = 0;
+
+  // Deadline bookkeeping (owned by Deadlines).
+  Deadlines* deadlines = nullptr;
+  Clock::time_point deadline = Clock::time_point::max();
+  StreamState* prev = nullptr;
+  StreamState* next = nullptr;
+  bool linked = false;
+  int pending = 0;
+  bool timed_out = false;
+
+  void begin_op();
+  void end_op();
+  error_code translate(error_code ec) const;
+
+  // One attempt of each TLS operation (never blocks).
+  Step tls_read(void* data, std::size_t size);
+  Step tls_write(const void* data, std::size_t size);
+  Step tls_handshake();
+  Step tls_shutdown();
+  Step drain();  // read and discard until EOF
+};
+
+// Up to one TLS record of a buffer sequence in one contiguous piece: the
+// first buffer as it is when it is large or alone, else the leading buffers
+// copied into a per-thread scratch area (one record, one send for a response
+// head and its first body bytes).
+struct WriteChunk {
+  const void* data = nullptr;
+  std::size_t size = 0;
+  bool scratch = false;
+};
+char* write_scratch();
+constexpr std::size_t kScratch = 16 * 1024;
+
+template <class ConstBuffers>
+WriteChunk gather(const ConstBuffers& buffers) {
+  auto it = asio::buffer_sequence_begin(buffers);
+  const auto end = asio::buffer_sequence_end(buffers);
+  while (it != end && asio::const_buffer(*it).size() == 0) ++it;
+  if (it == end) return {};
+  asio::const_buffer first(*it);
+  auto second = it;
+  ++second;
+  while (second != end && asio::const_buffer(*second).size() == 0) ++second;
+  if (second == end || first.size() >= kScratch / 2) return {first.data(), first.size(), false};
+  char* out = write_scratch();
+  std::size_t used = 0;
+  for (; it != end && used < kScratch; ++it) {
+    asio::const_buffer b(*it);
+    const std::size_t n = std::min(b.size(), kScratch - used);
+    std::memcpy(out + used, b.data(), n);
+    used += n;
+  }
+  return {out, used, true};
+}
+
+// A TLS operation as an Asio composed operation: try, wait for readiness when
+// OpenSSL asks, try again. An immediate result is posted, never delivered
+// inside the initiating call.
+template <bool WithSize, class StepFn>
+struct TlsOp {
+  StreamState* s;
+  StepFn step;
+  int state = 0;  // 0 start, 1 waited, 2 result posted
+  Step result;
+
+  template <class Self>
+  void operator()(Self& self, error_code ec = {}) {
+    if (state == 2) return finish(self);
+    if (state == 0) {
+      s->begin_op();
+    } else if (ec) {
+      result = Step{Want::done, s->translate(ec), 0};
+      return finish(self);
+    }
+    result = step(*s);
+    if (result.want != Want::done) {
+      state = 1;
+      s->socket.async_wait(result.want == Want::read ? tcp::socket::wait_read : tcp::socket::wait_write,
+                           std::move(self));
+      return;
+    }
+    result.ec = s->translate(result.ec);
+    if (state == 0) {
+      state = 2;
+      asio::post(s->socket.get_executor(), std::move(self));
+      return;
+    }
+    finish(self);
+  }
+
+  template <class Self>
+  void finish(Self& self) {
+    s->end_op();
+    if constexpr (WithSize)
+      self.complete(result.ec, result.bytes);
+    else
+      self.complete(result.ec);
+  }
+};
+
+// A plain socket operation with the deadline applied and its error translated.
+template <class Initiate>
+struct SocketOp {
+  StreamState* s;
+  Initiate initiate;
+
+  template <class Self>
+  void operator()(Self& self) {
+    s->begin_op();
+    initiate(s->socket, std::move(self));
+  }
+  template <class Self, class... Rest>
+  void operator()(Self& self, error_code ec, Rest&&... rest) {
+    s->end_op();
+    self.complete(s->translate(ec), std::forward<Rest>(rest)...);
+  }
+};
+
+}  // namespace detail
 
 class Stream {
  public:
-  using executor_type = beast::tcp_stream::executor_type;
+  using executor_type = tcp::socket::executor_type;
+  enum class Role { server, client };
 
-  explicit Stream(beast::tcp_stream tcp) : tcp_(std::make_unique<beast::tcp_stream>(std::move(tcp))) {}
-  Stream(beast::tcp_stream tcp, asio::ssl::context& ctx)
-      : tls_(std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(tcp), ctx)) {}
-  Stream(Stream&&) = default;
-  Stream& operator=(Stream&&) = default;
+  // Plain TCP.
+  explicit Stream(tcp::socket socket);
+  // TLS over `socket` with a new SSL object from `ctx`.
+  Stream(tcp::socket socket, SSL_CTX* ctx, Role role);
+  Stream(Stream&&) noexcept = default;
+  Stream& operator=(Stream&&) noexcept = default;
+  ~Stream() = default;
 
-  bool is_tls() const { return tls_ != nullptr; }
-  beast::tcp_stream& tcp() { return tls_ ? tls_->next_layer() : *tcp_; }
-  tcp::socket& socket() { return tcp().socket(); }
-  beast::ssl_stream<beast::tcp_stream>& tls() { return *tls_; }
-  executor_type get_executor() { return tcp().get_executor(); }
+  bool is_tls() const { return s_->ssl != nullptr; }
+  tcp::socket& socket() { return s_->socket; }
+  SSL* ssl() { return s_->ssl; }
+  executor_type get_executor() { return s_->socket.get_executor(); }
 
-  void expires_after(std::chrono::steady_clock::duration d) { tcp().expires_after(d); }
-  void expires_never() { tcp().expires_never(); }
+  // The deadline of the operations pending now and started from now on.
+  void expires_after(Clock::duration d);
+  void expires_never();
+
+  // Bytes that were read from the socket but belong to the TLS handshake.
+  void set_prefix(const void* data, std::size_t size) { s_->prefix.assign(static_cast<const char*>(data), size); }
 
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-    return asio::async_initiate<Token, void(error_code, std::size_t)>(
-        [this](auto handler, const MutableBuffers& b) {
-          if (tls_)
-            tls_->async_read_some(b, std::move(handler));
-          else
-            tcp_->async_read_some(b, std::move(handler));
-        },
-        token, buffers);
+    auto* s = s_.get();
+    if (!s->ssl) return async_plain_read_some(buffers, std::forward<Token>(token));
+    asio::mutable_buffer b;
+    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it)
+      if (asio::mutable_buffer(*it).size() != 0) {
+        b = asio::mutable_buffer(*it);
+        break;
+      }
+    auto step = [b](detail::StreamState& st) {
+      if (b.size() == 0) return detail::Step{};
+      return st.tls_read(b.data(), b.size());
+    };
+    return asio::async_compose<Token, void(error_code, std::size_t)>(
+        detail::TlsOp<true, decltype(step)>{s, step, 0, {}}, token, s->socket);
   }
 
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
-    return asio::async_initiate<Token, void(error_code, std::size_t)>(
-        [this](auto handler, const ConstBuffers& b) {
-          if (tls_)
-            tls_->async_write_some(b, std::move(handler));
-          else
-            tcp_->async_write_some(b, std::move(handler));
-        },
-        token, buffers);
+    auto* s = s_.get();
+    if (!s->ssl)
+      return asio::async_compose<Token, void(error_code, std::size_t)>(
+          detail::SocketOp<WriteSome<ConstBuffers>>{s, WriteSome<ConstBuffers>{buffers}}, token, s->socket);
+    return asio::async_compose<Token, void(error_code, std::size_t)>(
+        detail::TlsOp<true, TlsWrite<ConstBuffers>>{s, TlsWrite<ConstBuffers>{buffers}, 0, {}}, token, s->socket);
+  }
+
+  // Plain socket read, also on a TLS stream (the PROXY protocol header
+  // arrives before the handshake).
+  template <class MutableBuffers, class Token>
+  auto async_plain_read_some(const MutableBuffers& buffers, Token&& token) {
+    auto* s = s_.get();
+    return asio::async_compose<Token, void(error_code, std::size_t)>(
+        detail::SocketOp<ReadSome<MutableBuffers>>{s, ReadSome<MutableBuffers>{buffers}}, token, s->socket);
+  }
+
+  template <class Endpoints, class Token>
+  auto async_connect(const Endpoints& endpoints, Token&& token) {
+    auto* s = s_.get();
+    auto initiate = [endpoints](tcp::socket& socket, auto handler) {
+      asio::async_connect(socket, endpoints, std::move(handler));
+    };
+    return asio::async_compose<Token, void(error_code, tcp::endpoint)>(
+        detail::SocketOp<decltype(initiate)>{s, initiate}, token, s->socket);
+  }
+
+  template <class Token>
+  auto async_handshake(Token&& token) {
+    auto step = [](detail::StreamState& st) { return st.tls_handshake(); };
+    return asio::async_compose<Token, void(error_code)>(detail::TlsOp<false, decltype(step)>{s_.get(), step, 0, {}},
+                                                        token, s_->socket);
+  }
+
+  // Sends close_notify; with `linger`, then reads and discards what the peer
+  // still sends until it closes (so a reply sent before an unread request
+  // body is not lost to a reset). Bounded by the deadline.
+  template <class Token>
+  auto async_shutdown(bool linger, Token&& token) {
+    auto step = [linger, sent = false](detail::StreamState& st) mutable {
+      if (!sent && st.ssl) {
+        auto r = st.tls_shutdown();
+        if (r.want != detail::Want::done || r.ec || !linger) return r;
+        sent = true;
+      }
+      return st.drain();
+    };
+    return asio::async_compose<Token, void(error_code)>(detail::TlsOp<false, decltype(step)>{s_.get(), step, 0, {}},
+                                                        token, s_->socket);
   }
 
   // Closes the socket at once (no TLS close_notify).
-  void close() {
-    error_code ec;
-    tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
-    tcp().close();
-  }
+  void close();
 
  private:
-  std::unique_ptr<beast::tcp_stream> tcp_;
-  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls_;
+  template <class B>
+  struct ReadSome {
+    B buffers;
+    template <class H>
+    void operator()(tcp::socket& socket, H handler) {
+      socket.async_read_some(buffers, std::move(handler));
+    }
+  };
+  // The bytes must stay the same when OpenSSL asks for a write to be
+  // retried: a chunk gathered into the shared scratch area is copied into
+  // the operation then.
+  template <class B>
+  struct TlsWrite {
+    B buffers;
+    detail::WriteChunk chunk{};
+    bool gathered = false;
+    std::shared_ptr<char[]> own{};
+    detail::Step operator()(detail::StreamState& st) {
+      if (!gathered) {
+        chunk = detail::gather(buffers);
+        gathered = true;
+      }
+      if (chunk.size == 0) return detail::Step{};
+      auto r = st.tls_write(chunk.data, chunk.size);
+      if (r.want != detail::Want::done && chunk.scratch) {
+        own.reset(new char[chunk.size]);
+        std::memcpy(own.get(), chunk.data, chunk.size);
+        chunk.data = own.get();
+        chunk.scratch = false;
+      }
+      return r;
+    }
+  };
+  template <class B>
+  struct WriteSome {
+    B buffers;
+    template <class H>
+    void operator()(tcp::socket& socket, H handler) {
+      socket.async_write_some(buffers, std::move(handler));
+    }
+  };
+
+  std::unique_ptr<detail::StreamState> s_;
 };
 
 }  // namespace airgate::net

@@ -52,22 +52,23 @@ asio::awaitable<Connected> connect(const Peer& peer) {
                                                     std::to_string(url.port));
   }
 
-  boost::beast::tcp_stream tcp_stream(ex);
-  tcp_stream.expires_after(peer.cfg->connect_timeout);
-  auto [cec, ep] = co_await tcp_stream.async_connect(endpoints, use_tuple);
+  Stream stream = peer.tls ? Stream(tcp::socket(ex), peer.tls->native_handle(), Stream::Role::client)
+                           : Stream(tcp::socket(ex));
+  stream.expires_after(peer.cfg->connect_timeout);
+  auto [cec, ep] = co_await stream.async_connect(endpoints, use_tuple);
   if (cec) {
     out.failure = classify(cec);
     co_return out;
   }
-  tcp_stream.socket().set_option(tcp::no_delay(true), ec);
+  stream.socket().set_option(tcp::no_delay(true), ec);
+  stream.socket().non_blocking(true, ec);  // OpenSSL's recv/send must not block
 
   if (!peer.tls) {
-    out.stream.emplace(std::move(tcp_stream));
+    out.stream.emplace(std::move(stream));
     co_return out;
   }
 
-  Stream stream(std::move(tcp_stream), *peer.tls);
-  SSL* ssl = stream.tls().native_handle();
+  SSL* ssl = stream.ssl();
   if (ip_literal) {
     // IP literal: verify the IP SAN, no SNI.
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), url.host.c_str());
@@ -78,7 +79,7 @@ asio::awaitable<Connected> connect(const Peer& peer) {
   static const unsigned char alpn[] = "\x08http/1.1";
   SSL_set_alpn_protos(ssl, alpn, sizeof alpn - 1);
   stream.expires_after(peer.cfg->connect_timeout);
-  auto [hec] = co_await stream.tls().async_handshake(asio::ssl::stream_base::client, use_tuple);
+  auto [hec] = co_await stream.async_handshake(use_tuple);
   if (hec) {
     out.failure = hec == boost::beast::error::timeout ? ConnectFailure::timeout : ConnectFailure::tls_handshake;
     co_return out;
