@@ -3,7 +3,6 @@
 #include <openssl/rand.h>
 
 #include <cstdint>
-#include <cstdio>
 
 namespace airgate::core {
 
@@ -24,10 +23,13 @@ std::uint64_t next() {
 }  // namespace
 
 std::string new_request_id() {
-  char buf[33];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(next()),
-                static_cast<unsigned long long>(next()));
-  return std::string(buf, 32);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  for (int half = 0; half < 2; ++half) {
+    std::uint64_t v = next();
+    for (int i = 15; i >= 0; --i, v >>= 4) id[half * 16 + i] = kHex[v & 0xf];
+  }
+  return id;
 }
 
 bool acceptable_request_id(std::string_view id) {

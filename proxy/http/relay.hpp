@@ -40,6 +40,47 @@ class BufferPool {
   std::vector<std::unique_ptr<char[]>> spare_;
 };
 
+// Upstream read buffers: a flat_buffer keeps its storage when it is moved,
+// so one with room for a large read is handed from exchange to exchange.
+class FlatBufferPool {
+ public:
+  static constexpr std::size_t kReserve = 16 * 1024;
+  static constexpr std::size_t kKeep = 64;
+  boost::beast::flat_buffer take() {
+    if (spare_.empty()) {
+      boost::beast::flat_buffer b;
+      // Beast reads at most the free capacity of the dynamic buffer (512
+      // bytes when empty): room for large reads and whole TLS records.
+      b.reserve(kReserve);
+      return b;
+    }
+    auto b = std::move(spare_.back());
+    spare_.pop_back();
+    return b;
+  }
+  void give(boost::beast::flat_buffer b) {
+    b.clear();
+    if (b.capacity() >= kReserve && b.capacity() <= 4 * kReserve && spare_.size() < kKeep)
+      spare_.push_back(std::move(b));
+  }
+
+ private:
+  std::vector<boost::beast::flat_buffer> spare_;
+};
+
+struct PooledFlatBuffer {
+  explicit PooledFlatBuffer(FlatBufferPool& pool) : pool_(pool), buffer(pool.take()) {}
+  ~PooledFlatBuffer() { pool_.give(std::move(buffer)); }
+  PooledFlatBuffer(const PooledFlatBuffer&) = delete;
+  PooledFlatBuffer& operator=(const PooledFlatBuffer&) = delete;
+
+ private:
+  FlatBufferPool& pool_;
+
+ public:
+  boost::beast::flat_buffer buffer;
+};
+
 struct RelayBuffer {
   static constexpr std::size_t kSize = BufferPool::kSize;
   explicit RelayBuffer(BufferPool& pool) : pool_(pool), data(pool.take()) {}

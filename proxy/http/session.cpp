@@ -639,10 +639,8 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
   std::optional<bhttp::request_serializer<bhttp::buffer_body>> sr;
   std::optional<ResponseParser> rp;
   RelayBuffer buffer(worker_.buffers);
-  beast::flat_buffer upstream_buffer;
-  // Beast reads at most the free capacity of the dynamic buffer (512 bytes
-  // when empty): give it room so bodies move in large reads and TLS records.
-  upstream_buffer.reserve(kReadChunk);
+  PooledFlatBuffer pooled_upstream_buffer(worker_.flat_buffers);
+  beast::flat_buffer& upstream_buffer = pooled_upstream_buffer.buffer;
   for (int attempt = 0;; ++attempt) {
     sr.emplace(req);
     upstream = worker_.pool.take(peer.key, has_body);

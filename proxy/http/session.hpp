@@ -26,6 +26,7 @@ namespace asio = boost::asio;
 struct WorkerContext {
   upstream::Pool pool;
   BufferPool buffers;
+  FlatBufferPool flat_buffers;
   bool stopping = false;
   // Sessions waiting for their next request; closed at once on shutdown.
   std::unordered_map<std::uint64_t, net::Stream*> idle;

@@ -120,7 +120,9 @@ WriteChunk gather(const ConstBuffers& buffers) {
 
 // A TLS operation as an Asio composed operation: try, wait for readiness when
 // OpenSSL asks, try again. An immediate result is posted, never delivered
-// inside the initiating call.
+// inside the initiating call. (The operations are composed without an I/O
+// object: the socket wait or the post each count as outstanding work, so no
+// executor work guard needs to be copied around.)
 template <bool WithSize, class StepFn>
 struct TlsOp {
   StreamState* s;
@@ -223,7 +225,7 @@ class Stream {
       return st.tls_read(b.data(), b.size());
     };
     return asio::async_compose<Token, void(error_code, std::size_t)>(
-        detail::TlsOp<true, decltype(step)>{s, step, 0, {}}, token, s->socket);
+        detail::TlsOp<true, decltype(step)>{s, step, 0, {}}, token);
   }
 
   template <class ConstBuffers, class Token>
@@ -231,9 +233,9 @@ class Stream {
     auto* s = s_.get();
     if (!s->ssl)
       return asio::async_compose<Token, void(error_code, std::size_t)>(
-          detail::SocketOp<WriteSome<ConstBuffers>>{s, WriteSome<ConstBuffers>{buffers}}, token, s->socket);
+          detail::SocketOp<WriteSome<ConstBuffers>>{s, WriteSome<ConstBuffers>{buffers}}, token);
     return asio::async_compose<Token, void(error_code, std::size_t)>(
-        detail::TlsOp<true, TlsWrite<ConstBuffers>>{s, TlsWrite<ConstBuffers>{buffers}, 0, {}}, token, s->socket);
+        detail::TlsOp<true, TlsWrite<ConstBuffers>>{s, TlsWrite<ConstBuffers>{buffers}, 0, {}}, token);
   }
 
   // Plain socket read, also on a TLS stream (the PROXY protocol header
@@ -242,7 +244,7 @@ class Stream {
   auto async_plain_read_some(const MutableBuffers& buffers, Token&& token) {
     auto* s = s_.get();
     return asio::async_compose<Token, void(error_code, std::size_t)>(
-        detail::SocketOp<ReadSome<MutableBuffers>>{s, ReadSome<MutableBuffers>{buffers}}, token, s->socket);
+        detail::SocketOp<ReadSome<MutableBuffers>>{s, ReadSome<MutableBuffers>{buffers}}, token);
   }
 
   template <class Endpoints, class Token>
@@ -252,14 +254,14 @@ class Stream {
       asio::async_connect(socket, endpoints, std::move(handler));
     };
     return asio::async_compose<Token, void(error_code, tcp::endpoint)>(
-        detail::SocketOp<decltype(initiate)>{s, initiate}, token, s->socket);
+        detail::SocketOp<decltype(initiate)>{s, initiate}, token);
   }
 
   template <class Token>
   auto async_handshake(Token&& token) {
     auto step = [](detail::StreamState& st) { return st.tls_handshake(); };
     return asio::async_compose<Token, void(error_code)>(detail::TlsOp<false, decltype(step)>{s_.get(), step, 0, {}},
-                                                        token, s_->socket);
+                                                        token);
   }
 
   // Sends close_notify; with `linger`, then reads and discards what the peer
@@ -276,7 +278,7 @@ class Stream {
       return st.drain();
     };
     return asio::async_compose<Token, void(error_code)>(detail::TlsOp<false, decltype(step)>{s_.get(), step, 0, {}},
-                                                        token, s_->socket);
+                                                        token);
   }
 
   // Closes the socket at once (no TLS close_notify).
