@@ -7,6 +7,9 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <algorithm>
+#include <cstring>
+
 namespace airgate::http {
 
 namespace asio = boost::asio;
@@ -22,6 +25,45 @@ struct Side {
   RelayResult on_error;
 };
 
+// A Content-Length body whose head is already out: the bytes are the same on
+// both sides, so they go from the socket into the fixed buffer and out again
+// without the parser and serializer (one copy less, large reads).
+asio::awaitable<void> relay_exact(net::Stream& in, beast::flat_buffer& in_buffer, std::uint64_t remaining,
+                                  Side in_side, net::Stream& out, Side out_side, RelayBuffer& buffer,
+                                  std::uint64_t limit, RelayOutcome& outcome) {
+  while (remaining > 0) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, RelayBuffer::kSize));
+    std::size_t n = 0;
+    if (in_buffer.size() > 0) {
+      // Body bytes that arrived with the head (or with the previous read).
+      n = std::min(want, in_buffer.size());
+      std::memcpy(buffer.data.get(), in_buffer.data().data(), n);
+      in_buffer.consume(n);
+    } else {
+      in.expires_after(in_side.timeout);
+      auto [ec, got] = co_await in.async_read_some(asio::buffer(buffer.data.get(), want), use_tuple);
+      if (ec) {
+        outcome.result = ec == beast::error::timeout ? in_side.on_timeout : in_side.on_error;
+        co_return;
+      }
+      n = got;
+    }
+    outcome.bytes += n;
+    if (limit != 0 && outcome.bytes > limit) {
+      outcome.result = RelayResult::too_large;
+      co_return;
+    }
+    out.expires_after(out_side.timeout);
+    auto [ec, written] = co_await asio::async_write(out, asio::buffer(buffer.data.get(), n), use_tuple);
+    if (ec) {
+      outcome.result = ec == beast::error::timeout ? out_side.on_timeout : out_side.on_error;
+      co_return;
+    }
+    remaining -= n;
+  }
+  outcome.complete = true;
+}
+
 // Beast's relay() pattern (example/doc/http_examples.hpp) with coroutines:
 // the parser fills the fixed buffer, the serializer sends exactly what was read.
 template <bool isRequest>
@@ -31,7 +73,16 @@ asio::awaitable<RelayOutcome> relay(net::Stream& in, beast::flat_buffer& in_buff
                                     Side out_side, RelayBuffer& buffer, std::uint64_t limit) {
   RelayOutcome outcome;
   auto& body = p.get().body();
+  // The outgoing message keeps the incoming Content-Length (the session sets
+  // it so): once the head is out, the rest is a byte copy.
+  const bool exact = !p.chunked() && p.content_length().has_value() &&
+                     !sr.get().chunked() && sr.get().has_content_length();
   while (!sr.is_done()) {
+    if (exact && sr.is_header_done() && !p.is_done()) {
+      co_await relay_exact(in, in_buffer, p.content_length_remaining().value_or(0), in_side, out, out_side,
+                           buffer, limit, outcome);
+      co_return outcome;
+    }
     if (!p.is_done()) {
       body.data = buffer.data.get();
       body.size = RelayBuffer::kSize;
@@ -67,6 +118,7 @@ asio::awaitable<RelayOutcome> relay(net::Stream& in, beast::flat_buffer& in_buff
       co_return outcome;
     }
   }
+  outcome.complete = true;
   co_return outcome;
 }
 

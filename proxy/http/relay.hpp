@@ -100,6 +100,7 @@ enum class RelayResult { ok, too_large, client_timeout, client_error, peer_timeo
 struct RelayOutcome {
   RelayResult result = RelayResult::ok;
   std::uint64_t bytes = 0;  // body bytes passed on
+  bool complete = false;    // the whole body went through (the parser may not know: see relay_exact)
 };
 
 // Client -> upstream. Enforces max_body_size on the running total (chunked

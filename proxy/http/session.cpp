@@ -179,6 +179,7 @@ class Session {
   WorkerContext& worker_;
   beast::flat_buffer buffer_;
   std::optional<RequestParser> parser_;
+  bool request_body_read_ = false;  // the body of parser_'s request was relayed in full
   std::uint64_t exchanges_ = 0;
   Clock::time_point head_start_ = Clock::now();  // first byte of the current request head
 };
@@ -273,7 +274,7 @@ asio::awaitable<void> Session::close_client() {
   // pipelined request) is read and discarded until the client closes, at
   // most for 2 s: closing with unread bytes would reset the connection and
   // could destroy the reply before the client read it.
-  const bool linger = buffer_.size() > 0 || (parser_ && !parser_->is_done());
+  const bool linger = buffer_.size() > 0 || (parser_ && !parser_->is_done() && !request_body_read_);
   if (client_.socket().is_open() && (client_.is_tls() || linger)) {
     client_.expires_after(std::chrono::seconds(2));
     co_await client_.async_shutdown(linger, use_tuple);
@@ -437,6 +438,7 @@ std::optional<Failure> Session::parse_head(Exchange& ex, std::size_t head_len) {
   if (auto why = rules::check_raw_head(head); !why.empty()) return bad(why);
 
   auto& p = parser_.emplace();
+  request_body_read_ = false;
   p.header_limit(static_cast<std::uint32_t>(std::max<std::size_t>(head_len + 1, 8192)));
   p.body_limit(boost::none);
   p.eager(false);
@@ -667,6 +669,7 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
       buffer_.reserve(kReadChunk);
       auto r = co_await relay_request_body(client_, buffer_, p, *upstream, *sr, buffer, cfg.limits, up);
       ex.log.bytes_received = r.bytes;
+      request_body_read_ = r.complete;
       if (r.result != RelayResult::ok) {
         upstream->close();
         switch (r.result) {
@@ -761,6 +764,7 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
     co_return std::nullopt;
   }
 
+  bool body_done = !response_has_body || rp->is_done();
   if (response_has_body) {
     auto r = co_await relay_response_body(*upstream, upstream_buffer, *rp, client_, rs, buffer, cfg.limits, up);
     ex.log.bytes_sent = r.bytes;
@@ -772,10 +776,11 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
         co_return fail(status, "client_gone", "client stopped reading the response");
       co_return fail(502, "upstream_truncated", "the upstream closed the connection mid-response");
     }
+    body_done = r.complete;
   }
 
   // Step 9 done: reuse the upstream connection only when the exchange ended cleanly.
-  if (upstream_keep && rp->is_done() && upstream_buffer.size() == 0)
+  if (upstream_keep && body_done && upstream_buffer.size() == 0)
     worker_.pool.put(peer.key, std::move(*upstream), up.max_idle_connections);
   else
     upstream->close();

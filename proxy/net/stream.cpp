@@ -256,10 +256,22 @@ Step classify(StreamState& s, int ret, bool reading) {
 }  // namespace
 
 Step StreamState::tls_read(void* data, std::size_t size) {
-  std::size_t n = 0;
-  const int r = SSL_read_ex(ssl, data, size, &n);
-  if (r == 1) return Step{Want::done, {}, n};
-  return classify(*this, r, true);
+  // One SSL_read returns one record (16 KiB at most); while read-ahead has
+  // more records in OpenSSL's buffer they are taken in the same operation.
+  auto* out = static_cast<char*>(data);
+  std::size_t total = 0;
+  for (;;) {
+    std::size_t n = 0;
+    const int r = SSL_read_ex(ssl, out + total, size - total, &n);
+    if (r != 1) {
+      if (total == 0) return classify(*this, r, true);
+      // What was read is delivered; the condition shows again on the next read.
+      ERR_clear_error();
+      return Step{Want::done, {}, total};
+    }
+    total += n;
+    if (total == size || !SSL_has_pending(ssl)) return Step{Want::done, {}, total};
+  }
 }
 
 Step StreamState::tls_write(const void* data, std::size_t size) {
