@@ -166,6 +166,7 @@ class Session {
   void finish_log(Exchange& ex, int status);
   std::string_view request_line_path() const;
   asio::awaitable<void> close_client();
+  asio::awaitable<bool> wait_for_next_request();
 
   asio::awaitable<bool> read_proxy_header(const server::Runtime& rt);
   template <class F>
@@ -191,13 +192,13 @@ asio::awaitable<void> run_session(tcp::socket socket, ListenerInfo listener, Wor
   socket.set_option(tcp::no_delay(true), ec);
   auto rt = worker.runtime();
   auto& tls = rt->listener_tls.at(listener.index);
-  if (listener.tls) {
-    Session s(Stream(std::move(socket), tls.ctx->native_handle(), Stream::Role::server), peer, listener, worker);
-    co_await s.run();
-  } else {
-    Session s(Stream(std::move(socket)), peer, listener, worker);
-    co_await s.run();
-  }
+  // One Session in this frame (a local per branch would be two: a coroutine
+  // frame keeps room for every local), which lives as long as the connection.
+  Session s(listener.tls ? Stream(std::move(socket), tls.ctx->native_handle(), Stream::Role::server)
+                         : Stream(std::move(socket)),
+            peer, listener, worker);
+  rt.reset();
+  co_await s.run();
 }
 
 // ---- connection loop -------------------------------------------------------
@@ -211,11 +212,22 @@ asio::awaitable<void> Session::run() {
   if (listener_.tls && !co_await handshake(*rt)) co_return;
   while (co_await exchange()) {
     if (worker_.stopping) break;
-    // Between requests an idle connection keeps no read buffer and no old head.
     parser_.reset();
-    if (buffer_.size() == 0) buffer_.shrink_to_fit();
+    if (buffer_.size() == 0 && !co_await wait_for_next_request()) break;
   }
   co_await close_client();
+}
+
+// Between requests an idle connection keeps no read buffer, no old head and
+// no exchange state: only the session and one pending wait.
+asio::awaitable<bool> Session::wait_for_next_request() {
+  buffer_.shrink_to_fit();
+  client_.expires_after(worker_.runtime()->config->limits.keepalive_timeout);
+  const std::uint64_t idle_key = ++worker_.next_session_id;
+  worker_.idle.emplace(idle_key, &client_);
+  auto [ec] = co_await client_.async_wait_readable(use_tuple);
+  worker_.idle.erase(idle_key);
+  co_return !ec && !worker_.stopping;  // timeout, or closed by a shutdown
 }
 
 // Step 1: the PROXY protocol header (v1 or v2), believed only from
@@ -328,8 +340,12 @@ asio::awaitable<Head> Session::read_head(const config::Limits& limits, std::size
     if (data.empty()) {
       if (worker_.stopping) co_return Head::closed;
       client_.expires_after(exchanges_ == 0 ? limits.client_header_timeout : limits.keepalive_timeout);
-      idle_key = ++worker_.next_session_id;
-      worker_.idle.emplace(idle_key, &client_);
+      // A new connection before its first byte is idle (closed at once on
+      // shutdown); later requests were waited for in wait_for_next_request.
+      if (exchanges_ == 0) {
+        idle_key = ++worker_.next_session_id;
+        worker_.idle.emplace(idle_key, &client_);
+      }
     }
     // Waiting for a new request: a small buffer, so idle connections stay cheap.
     const std::size_t want = std::min<std::size_t>(data.empty() ? kIdleRead : kReadChunk, max + 4 - data.size());

@@ -295,6 +295,18 @@ Step StreamState::tls_shutdown() {
   return step;
 }
 
+Step StreamState::readable() {
+  if (ssl && SSL_has_pending(ssl)) return Step{};
+  for (;;) {
+    char byte;
+    const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n >= 0) return Step{};  // bytes or EOF
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Step{Want::read, {}, 0};
+    return Step{};  // the read that follows reports the error
+  }
+}
+
 Step StreamState::drain() {
   char sink[4096];
   for (;;) {

@@ -81,7 +81,8 @@ struct StreamState {
   Step tls_write(const void* data, std::size_t size);
   Step tls_handshake();
   Step tls_shutdown();
-  Step drain();  // read and discard until EOF
+  Step drain();     // read and discard until EOF
+  Step readable();  // Want::read while nothing is there to read
 };
 
 // Up to one TLS record of a buffer sequence in one contiguous piece: the
@@ -260,6 +261,20 @@ class Stream {
   template <class Token>
   auto async_handshake(Token&& token) {
     auto step = [](detail::StreamState& st) { return st.tls_handshake(); };
+    return asio::async_compose<Token, void(error_code)>(detail::TlsOp<false, decltype(step)>{s_.get(), step, 0, {}},
+                                                        token);
+  }
+
+  // Completes when a read would not block (bytes, EOF or an error are
+  // there), without holding a buffer meanwhile: the wait of an idle
+  // keep-alive connection.
+  template <class Token>
+  auto async_wait_readable(Token&& token) {
+    auto step = [checked = false](detail::StreamState& st) mutable {
+      if (checked) return detail::Step{};  // woken by the reactor: readable
+      checked = true;
+      return st.readable();
+    };
     return asio::async_compose<Token, void(error_code)>(detail::TlsOp<false, decltype(step)>{s_.get(), step, 0, {}},
                                                         token);
   }
