@@ -8,7 +8,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include <algorithm>
-#include <cstring>
+#include <array>
 
 namespace airgate::http {
 
@@ -28,17 +28,29 @@ struct Side {
 // A Content-Length body whose head is already out: the bytes are the same on
 // both sides, so they go from the socket into the fixed buffer and out again
 // without the parser and serializer (one copy less, large reads).
+// `prefix` (a message head) leaves with the first body bytes when they are
+// already here, else at once (a client sees the status of a slow response).
 asio::awaitable<void> relay_exact(net::Stream& in, beast::flat_buffer& in_buffer, std::uint64_t remaining,
                                   Side in_side, net::Stream& out, Side out_side, RelayBuffer& buffer,
-                                  std::uint64_t limit, RelayOutcome& outcome) {
+                                  std::uint64_t limit, RelayOutcome& outcome, std::string_view prefix = {}) {
+  if (!prefix.empty() && (remaining == 0 || in_buffer.size() == 0)) {
+    out.expires_after(out_side.timeout);
+    auto [ec, written] = co_await asio::async_write(out, asio::buffer(prefix.data(), prefix.size()), use_tuple);
+    if (ec) {
+      outcome.result = ec == beast::error::timeout ? out_side.on_timeout : out_side.on_error;
+      co_return;
+    }
+    prefix = {};
+  }
   while (remaining > 0) {
     const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, RelayBuffer::kSize));
     std::size_t n = 0;
-    if (in_buffer.size() > 0) {
-      // Body bytes that arrived with the head (or with the previous read).
+    const char* from = buffer.data.get();
+    const bool buffered = in_buffer.size() > 0;
+    if (buffered) {
+      // Body bytes that arrived with the head: sent from where they are.
       n = std::min(want, in_buffer.size());
-      std::memcpy(buffer.data.get(), in_buffer.data().data(), n);
-      in_buffer.consume(n);
+      from = static_cast<const char*>(in_buffer.data().data());
     } else {
       in.expires_after(in_side.timeout);
       auto [ec, got] = co_await in.async_read_some(asio::buffer(buffer.data.get(), want), use_tuple);
@@ -54,7 +66,11 @@ asio::awaitable<void> relay_exact(net::Stream& in, beast::flat_buffer& in_buffer
       co_return;
     }
     out.expires_after(out_side.timeout);
-    auto [ec, written] = co_await asio::async_write(out, asio::buffer(buffer.data.get(), n), use_tuple);
+    const std::array<asio::const_buffer, 2> pieces{asio::buffer(prefix.data(), prefix.size()),
+                                                   asio::buffer(from, n)};
+    auto [ec, written] = co_await asio::async_write(out, pieces, use_tuple);
+    prefix = {};
+    if (buffered) in_buffer.consume(n);
     if (ec) {
       outcome.result = ec == beast::error::timeout ? out_side.on_timeout : out_side.on_error;
       co_return;
@@ -170,6 +186,30 @@ asio::awaitable<RelayOutcome> relay_response_body(net::Stream& upstream, beast::
       upstream, upstream_buffer, parser,
       Side{up.read_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, client, serializer,
       Side{limits.client_body_timeout, RelayResult::client_timeout, RelayResult::client_error}, buffer, 0);
+}
+
+asio::awaitable<RelayOutcome> relay_request_exact(net::Stream& client, beast::flat_buffer& client_buffer,
+                                                  std::uint64_t length, net::Stream& upstream,
+                                                  RelayBuffer& buffer, const config::Limits& limits,
+                                                  const config::Upstream& up) {
+  RelayOutcome outcome;
+  co_await relay_exact(client, client_buffer, length,
+                       Side{limits.client_body_timeout, RelayResult::client_timeout, RelayResult::client_error},
+                       upstream, Side{up.send_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, buffer,
+                       limits.max_body_size, outcome);
+  co_return outcome;
+}
+
+asio::awaitable<RelayOutcome> relay_response_exact(net::Stream& upstream, beast::flat_buffer& upstream_buffer,
+                                                   std::uint64_t length, net::Stream& client, std::string_view head,
+                                                   RelayBuffer& buffer, const config::Limits& limits,
+                                                   const config::Upstream& up) {
+  RelayOutcome outcome;
+  co_await relay_exact(upstream, upstream_buffer, length,
+                       Side{up.read_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, client,
+                       Side{limits.client_body_timeout, RelayResult::client_timeout, RelayResult::client_error},
+                       buffer, 0, outcome, head);
+  co_return outcome;
 }
 
 asio::awaitable<void> run_tunnel(net::Stream& client, beast::flat_buffer& client_buffer, net::Stream& upstream,

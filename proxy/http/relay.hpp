@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 namespace airgate::http {
@@ -117,6 +118,16 @@ boost::asio::awaitable<RelayOutcome> relay_response_body(
     bhttp::response_parser<bhttp::buffer_body>& parser, net::Stream& client,
     bhttp::response_serializer<bhttp::buffer_body>& serializer, RelayBuffer& buffer,
     const config::Limits& limits, const config::Upstream& up);
+
+// The same with a Content-Length body and a head written by the caller (or,
+// for the response, passed in `head` to leave with the first body bytes):
+// exactly `length` bytes, no parser or serializer involved.
+boost::asio::awaitable<RelayOutcome> relay_request_exact(
+    net::Stream& client, boost::beast::flat_buffer& client_buffer, std::uint64_t length, net::Stream& upstream,
+    RelayBuffer& buffer, const config::Limits& limits, const config::Upstream& up);
+boost::asio::awaitable<RelayOutcome> relay_response_exact(
+    net::Stream& upstream, boost::beast::flat_buffer& upstream_buffer, std::uint64_t length, net::Stream& client,
+    std::string_view head, RelayBuffer& buffer, const config::Limits& limits, const config::Upstream& up);
 
 // Bytes both ways until either side closes or nothing moves for `idle`.
 // Bytes already buffered on either side are delivered first.

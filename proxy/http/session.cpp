@@ -160,6 +160,8 @@ class Session {
   asio::awaitable<std::optional<Failure>> check_access(Exchange& ex);
   asio::awaitable<std::optional<Failure>> forward(Exchange& ex);
   void prepare_upstream_request(Exchange& ex, bool upgrade);
+  std::string upstream_request_head(const Exchange& ex) const;
+  std::string client_response_head(const Exchange& ex, const bhttp::response_header<>& res, bool keep_alive) const;
   void prepare_client_response(Exchange& ex, bhttp::response_header<>& res, bool upgrade);
   using ExtraFields = std::vector<std::pair<bhttp::field, std::string>>;
   asio::awaitable<void> reply(Exchange& ex, Failure f, bool close, ExtraFields extra = ExtraFields());
@@ -614,6 +616,76 @@ void Session::prepare_upstream_request(Exchange& ex, bool upgrade) {
   if (chunked) req.chunked(true);
 }
 
+// The upstream request head written directly from the parsed request, with
+// the same edits as prepare_upstream_request() (hop-by-hop fields and Expect
+// dropped, forwarding fields replaced, one Content-Length), for requests
+// without Upgrade or chunked framing: no field is inserted into or erased
+// from the parsed message, and no serializer runs.
+std::string Session::upstream_request_head(const Exchange& ex) const {
+  const auto& req = parser_->get();
+  const std::string_view host = field_or_empty(req, bhttp::field::host);
+  std::vector<std::string> named;
+  for (auto it = req.find(bhttp::field::connection); it != req.end() && it->name() == bhttp::field::connection; ++it)
+    rules::connection_tokens(it->value(), named);
+  const bool replace_host = !host.empty();
+  const bool replace_id = !ex.request_id.empty();
+  std::string xff;
+  std::string out;
+  out.reserve(512);
+  out.append(req.method_string()).append(" ").append(req.target()).append(" HTTP/1.1\r\n");
+  for (const auto& f : req) {
+    const auto name = f.name_string();
+    if (f.name() == bhttp::field::expect || f.name() == bhttp::field::content_length) continue;
+    if (beast::iequals(name, kXForwardedFor)) {
+      if (!xff.empty()) xff += ", ";
+      xff.append(f.value());
+      continue;
+    }
+    if (beast::iequals(name, kXForwardedProto) || beast::iequals(name, "X-Real-IP") ||
+        (replace_host && beast::iequals(name, kXForwardedHost)) || (replace_id && beast::iequals(name, kXRequestId)) ||
+        rules::must_strip(name, named))
+      continue;
+    out.append(name).append(": ").append(f.value()).append("\r\n");
+  }
+  out.append(kXForwardedFor).append(": ").append(rules::append_forwarded_for(xff, peer_address_)).append("\r\n");
+  out.append(kXForwardedProto).append(listener_.tls ? ": https\r\n" : ": http\r\n");
+  if (replace_host) out.append(kXForwardedHost).append(": ").append(host).append("\r\n");
+  out.append("X-Real-IP: ").append(ex.client_address).append("\r\n");
+  if (replace_id) out.append(kXRequestId).append(": ").append(ex.request_id).append("\r\n");
+  if (auto length = parser_->content_length()) out.append("Content-Length: ").append(std::to_string(*length)).append("\r\n");
+  out.append("\r\n");
+  return out;
+}
+
+// The client response head written directly, with the same edits as
+// prepare_client_response() + keep_alive(), for responses that keep the
+// upstream's framing (no body, or a Content-Length).
+std::string Session::client_response_head(const Exchange& ex, const bhttp::response_header<>& res,
+                                          bool keep_alive) const {
+  const auto& cfg = *ex.rt->config;
+  const bool hsts = cfg.headers.hsts && listener_.tls;
+  const bool replace_id = !ex.request_id.empty();
+  std::vector<std::string> named;
+  for (auto it = res.find(bhttp::field::connection); it != res.end() && it->name() == bhttp::field::connection; ++it)
+    rules::connection_tokens(it->value(), named);
+  std::string out;
+  out.reserve(512);
+  auto reason = res.reason();
+  if (reason.empty()) reason = bhttp::obsolete_reason(res.result());
+  out.append("HTTP/1.1 ").append(std::to_string(res.result_int())).append(" ").append(reason).append("\r\n");
+  for (const auto& f : res) {
+    if (hsts && f.name() == bhttp::field::strict_transport_security) continue;
+    const auto name = f.name_string();
+    if ((replace_id && beast::iequals(name, kXRequestId)) || rules::must_strip(name, named)) continue;
+    out.append(name).append(": ").append(f.value()).append("\r\n");
+  }
+  if (hsts) out.append("Strict-Transport-Security: ").append(*cfg.headers.hsts).append("\r\n");
+  if (replace_id) out.append(kXRequestId).append(": ").append(ex.request_id).append("\r\n");
+  if (!keep_alive) out.append("Connection: close\r\n");
+  out.append("\r\n");
+  return out;
+}
+
 void Session::prepare_client_response(Exchange& ex, bhttp::response_header<>& res, bool upgrade) {
   const auto& cfg = *ex.rt->config;
   const std::string upgrade_value = std::string(field_or_empty(res, bhttp::field::upgrade));
@@ -648,7 +720,14 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
     if (ec) co_return fail(400, "client_gone", "client closed the connection");
   }
 
-  prepare_upstream_request(ex, upgrade);
+  // The common request (no Upgrade, no chunked body) gets its head written
+  // directly; the others go through Beast's serializer.
+  const bool direct_request = !upgrade && !p.chunked();
+  std::string request_head;
+  if (direct_request)
+    request_head = upstream_request_head(ex);
+  else
+    prepare_upstream_request(ex, upgrade);
 
   // A pooled connection that the upstream closed meanwhile fails on the first
   // write, or answers with an EOF instead of a response: the exchange is then
@@ -660,7 +739,7 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
   PooledFlatBuffer pooled_upstream_buffer(worker_.flat_buffers);
   beast::flat_buffer& upstream_buffer = pooled_upstream_buffer.buffer;
   for (int attempt = 0;; ++attempt) {
-    sr.emplace(req);
+    if (!direct_request) sr.emplace(req);
     upstream = worker_.pool.take(peer.key, has_body);
     const bool may_retry = upstream.has_value() && attempt == 0;
     if (!upstream) {
@@ -669,7 +748,12 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
       upstream = std::move(connected.stream);
     }
     upstream->expires_after(up.send_timeout);
-    auto [wec, wn] = co_await bhttp::async_write_header(*upstream, *sr, use_tuple);
+    error_code wec;
+    if (direct_request)
+      std::tie(wec, std::ignore) =
+          co_await asio::async_write(*upstream, asio::buffer(request_head.data(), request_head.size()), use_tuple);
+    else
+      std::tie(wec, std::ignore) = co_await bhttp::async_write_header(*upstream, *sr, use_tuple);
     if (wec) {
       upstream->close();
       upstream.reset();
@@ -683,7 +767,10 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
     if (has_body) {
       // The head was read through a small buffer; the body moves in large reads.
       buffer_.reserve(kReadChunk);
-      auto r = co_await relay_request_body(client_, buffer_, p, *upstream, *sr, buffer, cfg.limits, up);
+      auto r = direct_request
+                   ? co_await relay_request_exact(client_, buffer_, p.content_length().value_or(0), *upstream, buffer,
+                                                  cfg.limits, up)
+                   : co_await relay_request_body(client_, buffer_, p, *upstream, *sr, buffer, cfg.limits, up);
       ex.log.bytes_received = r.bytes;
       request_body_read_ = r.complete;
       if (r.result != RelayResult::ok) {
@@ -747,52 +834,74 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
   const bool close_delimited = response_has_body && !rp->chunked() && !rp->content_length();
   const bool upstream_keep = rp->keep_alive() && !close_delimited && !tunnel;
 
-  prepare_client_response(ex, res, tunnel);
   bool client_keep = ex.keep_alive && !worker_.stopping && !tunnel;
-  if (response_has_body && !rp->content_length()) {
-    if (ex.log.version == 11)
-      res.chunked(true);
-    else
-      client_keep = false;  // HTTP/1.0 client: the end of the body is the end of the connection
+  // No body, or a Content-Length: the head is written directly and the body
+  // copied as it is. Chunked or close-delimited bodies, and 101, go through
+  // Beast's serializer (which re-frames them).
+  const bool direct_response = !tunnel && (!response_has_body || rp->content_length().has_value());
+  std::string response_head;
+  std::optional<bhttp::response_serializer<bhttp::buffer_body>> rs;
+  if (direct_response) {
+    response_head = client_response_head(ex, res, client_keep);
+  } else {
+    prepare_client_response(ex, res, tunnel);
+    if (response_has_body && !rp->content_length()) {
+      if (ex.log.version == 11)
+        res.chunked(true);
+      else
+        client_keep = false;  // HTTP/1.0 client: the end of the body is the end of the connection
+    }
+    res.keep_alive(client_keep);
+    rs.emplace(res);
   }
-  res.keep_alive(client_keep);
   ex.log.status = status;
   ex.keep_alive = client_keep;
 
-  bhttp::response_serializer<bhttp::buffer_body> rs(res);
   client_.expires_after(cfg.limits.client_body_timeout);
   ex.response_started = true;
-  // When body bytes came with the head, head and body leave in one write (one
-  // TLS record, one syscall); otherwise the head goes at once, so a client
-  // sees the status of a slow or streaming response without waiting.
-  if (!response_has_body || upstream_buffer.size() == 0) {
-    auto [wec, wn] = co_await bhttp::async_write_header(client_, rs, use_tuple);
-    if (wec) {
-      upstream->close();
-      co_return fail(status, "client_gone", "client closed the connection");
-    }
-  }
-
-  if (tunnel) {
-    co_await run_tunnel(client_, buffer_, *upstream, upstream_buffer, up.read_timeout);
-    finish_log(ex, status);
-    ex.keep_alive = false;
-    co_return std::nullopt;
-  }
+  auto relay_failure = [&](RelayResult result) {
+    upstream->close();
+    if (result == RelayResult::peer_timeout)
+      return fail(504, "upstream_read_timeout", "upstream read timeout (" + seconds_text(up.read_timeout) + ") exceeded mid-response");
+    if (result == RelayResult::client_timeout || result == RelayResult::client_error)
+      return fail(status, "client_gone", "client stopped reading the response");
+    return fail(502, "upstream_truncated", "the upstream closed the connection mid-response");
+  };
 
   bool body_done = !response_has_body || rp->is_done();
-  if (response_has_body) {
-    auto r = co_await relay_response_body(*upstream, upstream_buffer, *rp, client_, rs, buffer, cfg.limits, up);
+  if (direct_response) {
+    // The head leaves together with the first body bytes when they came with
+    // it (one TLS record, one syscall).
+    auto r = co_await relay_response_exact(*upstream, upstream_buffer, response_has_body ? *rp->content_length() : 0,
+                                           client_, response_head, buffer, cfg.limits, up);
     ex.log.bytes_sent = r.bytes;
-    if (r.result != RelayResult::ok) {
-      upstream->close();
-      if (r.result == RelayResult::peer_timeout)
-        co_return fail(504, "upstream_read_timeout", "upstream read timeout (" + seconds_text(up.read_timeout) + ") exceeded mid-response");
-      if (r.result == RelayResult::client_timeout || r.result == RelayResult::client_error)
-        co_return fail(status, "client_gone", "client stopped reading the response");
-      co_return fail(502, "upstream_truncated", "the upstream closed the connection mid-response");
-    }
+    if (r.result != RelayResult::ok) co_return relay_failure(r.result);
     body_done = r.complete;
+  } else {
+    // When body bytes came with the head, head and body leave in one write;
+    // otherwise the head goes at once, so a client sees the status of a slow
+    // or streaming response without waiting.
+    if (!response_has_body || upstream_buffer.size() == 0) {
+      auto [wec, wn] = co_await bhttp::async_write_header(client_, *rs, use_tuple);
+      if (wec) {
+        upstream->close();
+        co_return fail(status, "client_gone", "client closed the connection");
+      }
+    }
+
+    if (tunnel) {
+      co_await run_tunnel(client_, buffer_, *upstream, upstream_buffer, up.read_timeout);
+      finish_log(ex, status);
+      ex.keep_alive = false;
+      co_return std::nullopt;
+    }
+
+    if (response_has_body) {
+      auto r = co_await relay_response_body(*upstream, upstream_buffer, *rp, client_, *rs, buffer, cfg.limits, up);
+      ex.log.bytes_sent = r.bytes;
+      if (r.result != RelayResult::ok) co_return relay_failure(r.result);
+      body_done = r.complete;
+    }
   }
 
   // Step 9 done: reuse the upstream connection only when the exchange ended cleanly.
