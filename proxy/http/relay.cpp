@@ -30,15 +30,15 @@ struct Side {
 // without the parser and serializer (one copy less, large reads).
 // `prefix` (a message head) leaves with the first body bytes when they are
 // already here, else at once (a client sees the status of a slow response).
-asio::awaitable<void> relay_exact(net::Stream& in, beast::flat_buffer& in_buffer, std::uint64_t remaining,
-                                  Side in_side, net::Stream& out, Side out_side, RelayBuffer& buffer,
-                                  std::uint64_t limit, RelayOutcome& outcome, std::string_view prefix = {}) {
+asio::awaitable<RelayOutcome> relay_exact(net::Stream& in, beast::flat_buffer& in_buffer, std::uint64_t remaining,
+                                          Side in_side, net::Stream& out, Side out_side, RelayBuffer& buffer,
+                                          std::uint64_t limit, RelayOutcome outcome, std::string_view prefix) {
   if (!prefix.empty() && (remaining == 0 || in_buffer.size() == 0)) {
     out.expires_after(out_side.timeout);
     auto [ec, written] = co_await asio::async_write(out, asio::buffer(prefix.data(), prefix.size()), use_tuple);
     if (ec) {
       outcome.result = ec == beast::error::timeout ? out_side.on_timeout : out_side.on_error;
-      co_return;
+      co_return outcome;
     }
     prefix = {};
   }
@@ -56,14 +56,14 @@ asio::awaitable<void> relay_exact(net::Stream& in, beast::flat_buffer& in_buffer
       auto [ec, got] = co_await in.async_read_some(asio::buffer(buffer.data.get(), want), use_tuple);
       if (ec) {
         outcome.result = ec == beast::error::timeout ? in_side.on_timeout : in_side.on_error;
-        co_return;
+        co_return outcome;
       }
       n = got;
     }
     outcome.bytes += n;
     if (limit != 0 && outcome.bytes > limit) {
       outcome.result = RelayResult::too_large;
-      co_return;
+      co_return outcome;
     }
     out.expires_after(out_side.timeout);
     const std::array<asio::const_buffer, 2> pieces{asio::buffer(prefix.data(), prefix.size()),
@@ -73,11 +73,12 @@ asio::awaitable<void> relay_exact(net::Stream& in, beast::flat_buffer& in_buffer
     if (buffered) in_buffer.consume(n);
     if (ec) {
       outcome.result = ec == beast::error::timeout ? out_side.on_timeout : out_side.on_error;
-      co_return;
+      co_return outcome;
     }
     remaining -= n;
   }
   outcome.complete = true;
+  co_return outcome;
 }
 
 // Beast's relay() pattern (example/doc/http_examples.hpp) with coroutines:
@@ -95,9 +96,8 @@ asio::awaitable<RelayOutcome> relay(net::Stream& in, beast::flat_buffer& in_buff
                      !sr.get().chunked() && sr.get().has_content_length();
   while (!sr.is_done()) {
     if (exact && sr.is_header_done() && !p.is_done()) {
-      co_await relay_exact(in, in_buffer, p.content_length_remaining().value_or(0), in_side, out, out_side,
-                           buffer, limit, outcome);
-      co_return outcome;
+      co_return co_await relay_exact(in, in_buffer, p.content_length_remaining().value_or(0), in_side, out,
+                                     out_side, buffer, limit, outcome, {});
     }
     if (!p.is_done()) {
       body.data = buffer.data.get();
@@ -188,28 +188,25 @@ asio::awaitable<RelayOutcome> relay_response_body(net::Stream& upstream, beast::
       Side{limits.client_body_timeout, RelayResult::client_timeout, RelayResult::client_error}, buffer, 0);
 }
 
+// Not coroutines themselves: one coroutine frame per body, not two.
 asio::awaitable<RelayOutcome> relay_request_exact(net::Stream& client, beast::flat_buffer& client_buffer,
                                                   std::uint64_t length, net::Stream& upstream,
                                                   RelayBuffer& buffer, const config::Limits& limits,
                                                   const config::Upstream& up) {
-  RelayOutcome outcome;
-  co_await relay_exact(client, client_buffer, length,
-                       Side{limits.client_body_timeout, RelayResult::client_timeout, RelayResult::client_error},
-                       upstream, Side{up.send_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, buffer,
-                       limits.max_body_size, outcome);
-  co_return outcome;
+  return relay_exact(client, client_buffer, length,
+                     Side{limits.client_body_timeout, RelayResult::client_timeout, RelayResult::client_error},
+                     upstream, Side{up.send_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, buffer,
+                     limits.max_body_size, RelayOutcome{}, {});
 }
 
 asio::awaitable<RelayOutcome> relay_response_exact(net::Stream& upstream, beast::flat_buffer& upstream_buffer,
                                                    std::uint64_t length, net::Stream& client, std::string_view head,
                                                    RelayBuffer& buffer, const config::Limits& limits,
                                                    const config::Upstream& up) {
-  RelayOutcome outcome;
-  co_await relay_exact(upstream, upstream_buffer, length,
-                       Side{up.read_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, client,
-                       Side{limits.client_body_timeout, RelayResult::client_timeout, RelayResult::client_error},
-                       buffer, 0, outcome, head);
-  co_return outcome;
+  return relay_exact(upstream, upstream_buffer, length,
+                     Side{up.read_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, client,
+                     Side{limits.client_body_timeout, RelayResult::client_timeout, RelayResult::client_error},
+                     buffer, 0, RelayOutcome{}, head);
 }
 
 asio::awaitable<void> run_tunnel(net::Stream& client, beast::flat_buffer& client_buffer, net::Stream& upstream,

@@ -157,7 +157,8 @@ class Session {
   asio::awaitable<bool> exchange();
   std::optional<Failure> parse_head(Exchange& ex, std::size_t head_len);
   std::optional<Failure> check_limits(Exchange& ex);
-  asio::awaitable<std::optional<Failure>> check_access(Exchange& ex);
+  access::Evaluation begin_access(Exchange& ex);
+  std::optional<Failure> apply_access(Exchange& ex, const access::AccessDecision& d);
   asio::awaitable<std::optional<Failure>> forward(Exchange& ex);
   void prepare_upstream_request(Exchange& ex, bool upgrade);
   std::string upstream_request_head(const Exchange& ex) const;
@@ -426,7 +427,19 @@ asio::awaitable<bool> Session::exchange() {
                    std::move(extra));
     co_return ex.keep_alive;
   }
-  if (auto f = co_await check_access(ex)) {
+  // Step 4: access. Only a hash check (bcrypt: tens of ms) suspends: it runs
+  // on the blocking pool, off the event loop.
+  auto ev = begin_access(ex);
+  access::AccessDecision decision;
+  if (ev.pending) {
+    auto& ac = *ex.rt->access;
+    auto& pending = *ev.pending;
+    const bool ok = co_await run_blocking([&ac, &pending] { return ac.verify(pending); });
+    decision = ac.complete(std::move(ev), ok, Clock::now());
+  } else {
+    decision = std::move(ev.decision);
+  }
+  if (auto f = apply_access(ex, decision)) {
     co_await reply(ex, *f, ex.close_after_reply, std::move(ex.extra));
     co_return ex.keep_alive;
   }
@@ -516,7 +529,7 @@ asio::awaitable<std::invoke_result_t<F>> Session::run_blocking(F f) {
   co_return result;
 }
 
-asio::awaitable<std::optional<Failure>> Session::check_access(Exchange& ex) {
+access::Evaluation Session::begin_access(Exchange& ex) {
   auto& req = parser_->get();
   const auto& rt = *ex.rt;
   auto& ac = *rt.access;
@@ -529,19 +542,18 @@ asio::awaitable<std::optional<Failure>> Session::check_access(Exchange& ex) {
   ex.client_address = client.to_string();
   ex.log.client = ex.client_address;
 
-  // Step 4: access. The hash check (bcrypt: tens of ms) runs off the event loop.
+  // Step 4: access (cheap: no hash is computed here).
   const std::string path(req.target().substr(0, req.target().find('?')));
   access::AccessInput in{client, path, field_or_empty(req, bhttp::field::authorization),
                          field_or_empty(req, bhttp::field::proxy_authorization), Clock::now()};
-  auto ev = ac.evaluate(in);
-  access::AccessDecision d;
-  if (ev.pending) {
-    auto& pending = *ev.pending;
-    const bool ok = co_await run_blocking([&ac, &pending] { return ac.verify(pending); });
-    d = ac.complete(std::move(ev), ok, Clock::now());
-  } else {
-    d = std::move(ev.decision);
-  }
+  return ac.evaluate(in);
+}
+
+// Step 4, after the decision: credentials removed, the reply chosen.
+std::optional<Failure> Session::apply_access(Exchange& ex, const access::AccessDecision& d) {
+  auto& req = parser_->get();
+  const auto& rt = *ex.rt;
+  auto& ac = *rt.access;
   ex.log.reason = d.reason;
   if (d.outcome != access::Outcome::allow) worker_.metrics->auth_failure(d.reason);
 
@@ -557,25 +569,25 @@ asio::awaitable<std::optional<Failure>> Session::check_access(Exchange& ex) {
   switch (d.outcome) {
     case Outcome::allow:
       if (d.reason == "basic_auth") ex.log.user = d.user;
-      co_return std::nullopt;
+      return std::nullopt;
     case Outcome::unauthorized: {
       ex.extra.emplace_back(bhttp::field::www_authenticate, ac.www_authenticate());
       ex.close_after_reply = has_body;
-      co_return fail(401, d.reason,
+      return fail(401, d.reason,
                      d.credential_present ? "wrong user name or password"
                                           : "this site requires a user name and password");
     }
     case Outcome::forbidden:
       ex.close_after_reply = has_body;
-      co_return fail(403, d.reason, "access from your address is not allowed");
+      return fail(403, d.reason, "access from your address is not allowed");
     case Outcome::too_many_requests:
       ex.extra.emplace_back(bhttp::field::retry_after, std::to_string(d.retry_after.count()));
       ex.close_after_reply = has_body;
-      co_return fail(429, d.reason,
+      return fail(429, d.reason,
                      "too many failed logins from your address; try again in " +
                          std::to_string(d.retry_after.count()) + " seconds");
   }
-  co_return std::nullopt;
+  return std::nullopt;
 }
 
 // Step 5: body size known up front.
