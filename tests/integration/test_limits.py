@@ -80,6 +80,35 @@ class BodyLimitTest(AirgateTestCase):
         logs = self.ag.stderr() + self.ag.stdout()
         self.assertIn("request body larger than 1 MiB", logs, "the log should say which limit fired")
 
+    def test_413_reaches_a_client_that_keeps_sending_the_body(self):
+        # The client streams an over-limit body without waiting: airgate answers
+        # 413 from the head, then reads and discards what still arrives until
+        # the client closes (a close with unread bytes would reset the
+        # connection and could destroy the 413 before the client read it).
+        import threading
+        c = self.raw(self.ag)
+        total = 8 * MiB
+        c.send(request_bytes("POST", "/upload?over=streaming", [("Content-Length", str(total)),
+                                                                 ("Accept", "application/json")]))
+        errors = []
+
+        def send_all():
+            piece = os.urandom(64 * 1024)
+            try:
+                for _ in range(total // len(piece)):
+                    c.send(piece)
+            except OSError as e:  # the server may close once the client stops; never before the reply
+                errors.append(e)
+        t = threading.Thread(target=send_all, daemon=True)
+        t.start()
+        c.settimeout(15)
+        r = c.read_response()
+        self.assertErrorResponse(r, 413, json_expected=True, must_mention=("1 MiB",), ag=self.ag)
+        t.join(20)
+        self.assertFalse(t.is_alive(), "the body upload did not finish: airgate stopped reading it")
+        self.assertEqual(errors, [], "the connection was reset while the body was still being sent")
+        c.close()
+
     def test_413_format_html_and_api_json(self):
         c = self.raw(self.ag)
         c.send(request_bytes("POST", "/upload?over=html", [("Content-Length", str(BODY_LIMIT + 1)),
