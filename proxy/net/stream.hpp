@@ -232,9 +232,13 @@ class Stream {
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
     auto* s = s_.get();
-    if (!s->ssl)
+    if (!s->ssl) {
+      auto initiate = [buffers](tcp::socket& socket, auto handler) {
+        socket.async_write_some(buffers, std::move(handler));
+      };
       return asio::async_compose<Token, void(error_code, std::size_t)>(
-          detail::SocketOp<WriteSome<ConstBuffers>>{s, WriteSome<ConstBuffers>{buffers}}, token);
+          detail::SocketOp<decltype(initiate)>{s, initiate}, token);
+    }
     return asio::async_compose<Token, void(error_code, std::size_t)>(
         detail::TlsOp<true, TlsWrite<ConstBuffers>>{s, TlsWrite<ConstBuffers>{buffers}, 0, {}}, token);
   }
@@ -244,8 +248,11 @@ class Stream {
   template <class MutableBuffers, class Token>
   auto async_plain_read_some(const MutableBuffers& buffers, Token&& token) {
     auto* s = s_.get();
+    auto initiate = [buffers](tcp::socket& socket, auto handler) {
+      socket.async_read_some(buffers, std::move(handler));
+    };
     return asio::async_compose<Token, void(error_code, std::size_t)>(
-        detail::SocketOp<ReadSome<MutableBuffers>>{s, ReadSome<MutableBuffers>{buffers}}, token);
+        detail::SocketOp<decltype(initiate)>{s, initiate}, token);
   }
 
   template <class Endpoints, class Token>
@@ -300,14 +307,6 @@ class Stream {
   void close();
 
  private:
-  template <class B>
-  struct ReadSome {
-    B buffers;
-    template <class H>
-    void operator()(tcp::socket& socket, H handler) {
-      socket.async_read_some(buffers, std::move(handler));
-    }
-  };
   // The bytes must stay the same when OpenSSL asks for a write to be
   // retried: a chunk gathered into the shared scratch area is copied into
   // the operation then.
@@ -331,14 +330,6 @@ class Stream {
         chunk.scratch = false;
       }
       return r;
-    }
-  };
-  template <class B>
-  struct WriteSome {
-    B buffers;
-    template <class H>
-    void operator()(tcp::socket& socket, H handler) {
-      socket.async_write_some(buffers, std::move(handler));
     }
   };
 
