@@ -224,8 +224,33 @@ asio::awaitable<void> Session::run() {
 // Between requests an idle connection keeps no read buffer, no old head and
 // no exchange state: only the session and one pending wait.
 asio::awaitable<bool> Session::wait_for_next_request() {
+  // Under load the next request is often there already: one read, no wait.
+  std::size_t max_header_size = 0;
+  config::Duration keepalive_timeout{};
+  {
+    auto rt = worker_.runtime();  // not held across the wait: a reload may retire it
+    max_header_size = rt->config->limits.max_header_size;
+    keepalive_timeout = rt->config->limits.keepalive_timeout;
+  }
+  error_code read_ec;
+  std::size_t n = 0;
+  switch (client_.try_read_some(buffer_.prepare(std::min<std::size_t>(kIdleRead, max_header_size + 4)), n,
+                                read_ec)) {
+    case Stream::TryRead::data:
+      buffer_.commit(n);
+      co_return true;
+    case Stream::TryRead::busy:
+      co_return true;  // read_head's read does what OpenSSL needs
+    case Stream::TryRead::failed:
+      co_return false;  // EOF or reset: nothing to answer
+    case Stream::TryRead::nothing:
+      break;
+  }
   buffer_.shrink_to_fit();
-  client_.expires_after(worker_.runtime()->config->limits.keepalive_timeout);
+  // A shutdown that started before this connection became idle has closed
+  // the idle ones already: this one ends here.
+  if (worker_.stopping) co_return false;
+  client_.expires_after(keepalive_timeout);
   const std::uint64_t idle_key = ++worker_.next_session_id;
   worker_.idle.emplace(idle_key, &client_);
   auto [ec] = co_await client_.async_wait_readable(use_tuple);

@@ -180,10 +180,11 @@ char* write_scratch() {
 StreamState::StreamState(tcp::socket s, SSL_CTX* ctx, bool server) : socket(std::move(s)) {
   auto& context = asio::query(socket.get_executor(), asio::execution::context);
   deadlines = &asio::use_service<Deadlines>(static_cast<asio::io_context&>(context));
-  if (!ctx) return;
-  // OpenSSL calls recv/send itself: the descriptor must not block (Asio sets
-  // O_NONBLOCK only lazily, for its own operations).
+  // OpenSSL calls recv/send itself and try_read_some reads at once: the
+  // descriptor must not block (Asio sets O_NONBLOCK only lazily, for its own
+  // operations).
   if (socket.is_open()) socket.non_blocking(true);
+  if (!ctx) return;
   ssl = SSL_new(ctx);
   if (!ssl) throw std::runtime_error("SSL_new failed");
   BIO* bio = BIO_new(bio_method());
@@ -295,18 +296,6 @@ Step StreamState::tls_shutdown() {
   return step;
 }
 
-Step StreamState::readable() {
-  if (ssl && SSL_has_pending(ssl)) return Step{};
-  for (;;) {
-    char byte;
-    const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n >= 0) return Step{};  // bytes or EOF
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return Step{Want::read, {}, 0};
-    return Step{};  // the read that follows reports the error
-  }
-}
-
 Step StreamState::drain() {
   char sink[4096];
   for (;;) {
@@ -345,6 +334,22 @@ void Stream::expires_never() {
   auto* s = s_.get();
   s->deadline = Clock::time_point::max();
   if (s->linked) s->deadlines->unlink(s);
+}
+
+Stream::TryRead Stream::try_read_some(asio::mutable_buffer buffer, std::size_t& bytes, error_code& ec) {
+  auto* s = s_.get();
+  bytes = 0;
+  if (!s->ssl) {
+    bytes = s->socket.read_some(buffer, ec);  // the descriptor is non-blocking
+    if (!ec) return TryRead::data;
+    return ec == asio::error::would_block ? TryRead::nothing : TryRead::failed;
+  }
+  auto r = s->tls_read(buffer.data(), buffer.size());
+  if (r.want == detail::Want::read) return TryRead::nothing;
+  if (r.want == detail::Want::write) return TryRead::busy;
+  ec = s->translate(r.ec);
+  bytes = r.bytes;
+  return ec ? TryRead::failed : TryRead::data;
 }
 
 void Stream::close() {

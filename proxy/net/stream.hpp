@@ -81,8 +81,7 @@ struct StreamState {
   Step tls_write(const void* data, std::size_t size);
   Step tls_handshake();
   Step tls_shutdown();
-  Step drain();     // read and discard until EOF
-  Step readable();  // Want::read while nothing is there to read
+  Step drain();  // read and discard until EOF
 };
 
 // Up to one TLS record of a buffer sequence in one contiguous piece: the
@@ -272,15 +271,25 @@ class Stream {
                                                         token);
   }
 
-  // Completes when a read would not block (bytes, EOF or an error are
-  // there), without holding a buffer meanwhile: the wait of an idle
-  // keep-alive connection.
+  // One read attempt that never waits.
+  enum class TryRead {
+    data,     // `bytes` were read
+    nothing,  // nothing to read: the socket (or OpenSSL's buffer) was empty
+    busy,     // OpenSSL must write first: use async_read_some
+    failed,   // EOF or an error, in `ec`
+  };
+  TryRead try_read_some(asio::mutable_buffer buffer, std::size_t& bytes, error_code& ec);
+
+  // Completes when the socket becomes readable, without holding a buffer
+  // meanwhile: the wait of an idle keep-alive connection. Only after a read
+  // found nothing (try_read_some: nothing), so the readiness edge that
+  // wakes it is still to come.
   template <class Token>
   auto async_wait_readable(Token&& token) {
-    auto step = [checked = false](detail::StreamState& st) mutable {
-      if (checked) return detail::Step{};  // woken by the reactor: readable
-      checked = true;
-      return st.readable();
+    auto step = [waited = false](detail::StreamState&) mutable {
+      if (waited) return detail::Step{};  // woken by the reactor: readable
+      waited = true;
+      return detail::Step{detail::Want::read, {}, 0};
     };
     return asio::async_compose<Token, void(error_code)>(detail::TlsOp<false, decltype(step)>{s_.get(), step, 0, {}},
                                                         token);
