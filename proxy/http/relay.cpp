@@ -5,10 +5,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 
 namespace airgate::http {
 
@@ -81,59 +81,57 @@ asio::awaitable<RelayOutcome> relay_exact(net::Stream& in, beast::flat_buffer& i
   co_return outcome;
 }
 
-// Beast's relay() pattern (example/doc/http_examples.hpp) with coroutines:
-// the parser fills the fixed buffer, the serializer sends exactly what was read.
+// A body whose framing changes on the way (chunked in, or until the peer
+// closes): Beast's parser decodes it into the fixed buffer, and each piece
+// leaves as it came, in its own chunk when `chunked` (then a last-chunk), or
+// as it is. `prefix` (a message head) as in relay_exact.
 template <bool isRequest>
-asio::awaitable<RelayOutcome> relay(net::Stream& in, beast::flat_buffer& in_buffer,
-                                    bhttp::parser<isRequest, bhttp::buffer_body>& p, Side in_side,
-                                    net::Stream& out, bhttp::serializer<isRequest, bhttp::buffer_body>& sr,
-                                    Side out_side, RelayBuffer& buffer, std::uint64_t limit) {
+asio::awaitable<RelayOutcome> relay_decoded(net::Stream& in, beast::flat_buffer& in_buffer,
+                                            bhttp::parser<isRequest, bhttp::buffer_body>& p, Side in_side,
+                                            net::Stream& out, Side out_side, RelayBuffer& buffer,
+                                            std::uint64_t limit, bool chunked, std::string_view prefix) {
   RelayOutcome outcome;
-  auto& body = p.get().body();
-  // The outgoing message keeps the incoming Content-Length (the session sets
-  // it so): once the head is out, the rest is a byte copy.
-  const bool exact = !p.chunked() && p.content_length().has_value() &&
-                     !sr.get().chunked() && sr.get().has_content_length();
-  while (!sr.is_done()) {
-    if (exact && sr.is_header_done() && !p.is_done()) {
-      co_return co_await relay_exact(in, in_buffer, p.content_length_remaining().value_or(0), in_side, out,
-                                     out_side, buffer, limit, outcome, {});
-    }
-    if (!p.is_done()) {
-      body.data = buffer.data.get();
-      body.size = RelayBuffer::kSize;
-      in.expires_after(in_side.timeout);
-      auto [ec, n] = co_await bhttp::async_read_some(in, in_buffer, p, use_tuple);
-      if (ec == bhttp::error::need_buffer) ec = {};
-      if (ec) {
-        outcome.result = ec == beast::error::timeout ? in_side.on_timeout : in_side.on_error;
-        co_return outcome;
-      }
-      const std::size_t got = RelayBuffer::kSize - body.size;
-      // Nothing new (e.g. only a chunk header was parsed): an empty buffer
-      // would be serialized as a last-chunk, so read again instead.
-      if (got == 0 && !p.is_done()) continue;
-      body.data = got ? buffer.data.get() : nullptr;
-      body.size = got;
-      body.more = !p.is_done();
-      outcome.bytes += got;
-      if (limit != 0 && outcome.bytes > limit) {
-        outcome.result = RelayResult::too_large;
-        co_return outcome;
-      }
-    } else {
-      body.data = nullptr;
-      body.size = 0;
-      body.more = false;
-    }
+  auto send = [&](std::string_view size_line, const char* data, std::size_t n,
+                  std::string_view tail) -> asio::awaitable<bool> {
     out.expires_after(out_side.timeout);
-    auto [ec, n] = co_await bhttp::async_write(out, sr, use_tuple);
+    const std::array<asio::const_buffer, 4> pieces{asio::buffer(prefix.data(), prefix.size()),
+                                                   asio::buffer(size_line.data(), size_line.size()),
+                                                   asio::buffer(data, n), asio::buffer(tail.data(), tail.size())};
+    auto [ec, written] = co_await asio::async_write(out, pieces, use_tuple);
+    prefix = {};
+    if (ec) outcome.result = ec == beast::error::timeout ? out_side.on_timeout : out_side.on_error;
+    co_return !ec;
+  };
+  if (!prefix.empty() && in_buffer.size() == 0 && !co_await send({}, nullptr, 0, {})) co_return outcome;
+  auto& body = p.get().body();
+  while (!p.is_done()) {
+    body.data = buffer.data.get();
+    body.size = RelayBuffer::kSize;
+    in.expires_after(in_side.timeout);
+    auto [ec, n] = co_await bhttp::async_read_some(in, in_buffer, p, use_tuple);
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) {
-      outcome.result = ec == beast::error::timeout ? out_side.on_timeout : out_side.on_error;
+      outcome.result = ec == beast::error::timeout ? in_side.on_timeout : in_side.on_error;
       co_return outcome;
     }
+    const std::size_t got = RelayBuffer::kSize - body.size;
+    if (got == 0) continue;  // only framing was parsed (a chunk header, the last-chunk)
+    outcome.bytes += got;
+    if (limit != 0 && outcome.bytes > limit) {
+      outcome.result = RelayResult::too_large;
+      co_return outcome;
+    }
+    char size_line[24];
+    std::size_t line = 0;
+    if (chunked) {
+      line = static_cast<std::size_t>(std::to_chars(size_line, size_line + 16, got, 16).ptr - size_line);
+      size_line[line++] = '\r';
+      size_line[line++] = '\n';
+    }
+    if (!co_await send({size_line, line}, buffer.data.get(), got, chunked ? "\r\n" : "")) co_return outcome;
   }
+  if ((chunked || !prefix.empty()) && !co_await send(chunked ? "0\r\n\r\n" : "", nullptr, 0, {}))
+    co_return outcome;
   outcome.complete = true;
   co_return outcome;
 }
@@ -165,27 +163,24 @@ asio::awaitable<bool> flush(beast::flat_buffer& pending, net::Stream& to, config
 
 asio::awaitable<RelayOutcome> relay_request_body(net::Stream& client, beast::flat_buffer& client_buffer,
                                                  bhttp::request_parser<bhttp::buffer_body>& parser,
-                                                 net::Stream& upstream,
-                                                 bhttp::request_serializer<bhttp::buffer_body>& serializer,
-                                                 RelayBuffer& buffer, const config::Limits& limits,
-                                                 const config::Upstream& up) {
-  co_return co_await relay<true>(
+                                                 net::Stream& upstream, RelayBuffer& buffer,
+                                                 const config::Limits& limits, const config::Upstream& up) {
+  return relay_decoded<true>(
       client, client_buffer, parser,
       Side{limits.client_body_timeout, RelayResult::client_timeout, RelayResult::client_error}, upstream,
-      serializer, Side{up.send_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, buffer,
-      limits.max_body_size);
+      Side{up.send_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, buffer, limits.max_body_size, true,
+      {});
 }
 
 asio::awaitable<RelayOutcome> relay_response_body(net::Stream& upstream, beast::flat_buffer& upstream_buffer,
                                                   bhttp::response_parser<bhttp::buffer_body>& parser,
-                                                  net::Stream& client,
-                                                  bhttp::response_serializer<bhttp::buffer_body>& serializer,
+                                                  net::Stream& client, std::string_view head, bool chunked,
                                                   RelayBuffer& buffer, const config::Limits& limits,
                                                   const config::Upstream& up) {
-  co_return co_await relay<false>(
-      upstream, upstream_buffer, parser,
-      Side{up.read_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, client, serializer,
-      Side{limits.client_body_timeout, RelayResult::client_timeout, RelayResult::client_error}, buffer, 0);
+  return relay_decoded<false>(
+      upstream, upstream_buffer, parser, Side{up.read_timeout, RelayResult::peer_timeout, RelayResult::peer_error},
+      client, Side{limits.client_body_timeout, RelayResult::client_timeout, RelayResult::client_error}, buffer, 0,
+      chunked, head);
 }
 
 // Not coroutines themselves: one coroutine frame per body, not two.

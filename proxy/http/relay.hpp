@@ -10,7 +10,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/serializer.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -104,24 +103,27 @@ struct RelayOutcome {
   bool complete = false;    // the whole body went through (the parser may not know: see relay_exact)
 };
 
-// Client -> upstream. Enforces max_body_size on the running total (chunked
-// bodies) and client_body_timeout / send_timeout between reads and writes.
+// Client -> upstream, a chunked request body: decoded by the parser, sent on
+// chunked. Enforces max_body_size on the running total and
+// client_body_timeout / send_timeout between reads and writes.
 boost::asio::awaitable<RelayOutcome> relay_request_body(
     net::Stream& client, boost::beast::flat_buffer& client_buffer,
-    bhttp::request_parser<bhttp::buffer_body>& parser, net::Stream& upstream,
-    bhttp::request_serializer<bhttp::buffer_body>& serializer, RelayBuffer& buffer,
+    bhttp::request_parser<bhttp::buffer_body>& parser, net::Stream& upstream, RelayBuffer& buffer,
     const config::Limits& limits, const config::Upstream& up);
 
-// Upstream -> client, read_timeout between upstream reads.
+// Upstream -> client, a response body without Content-Length (chunked, or
+// until the upstream closes): decoded, sent chunked (`chunked`) or as it is
+// (an HTTP/1.0 client: until the connection ends); `head` leaves first, with
+// the first body bytes when they came with it. read_timeout between upstream
+// reads.
 boost::asio::awaitable<RelayOutcome> relay_response_body(
     net::Stream& upstream, boost::beast::flat_buffer& upstream_buffer,
-    bhttp::response_parser<bhttp::buffer_body>& parser, net::Stream& client,
-    bhttp::response_serializer<bhttp::buffer_body>& serializer, RelayBuffer& buffer,
-    const config::Limits& limits, const config::Upstream& up);
+    bhttp::response_parser<bhttp::buffer_body>& parser, net::Stream& client, std::string_view head, bool chunked,
+    RelayBuffer& buffer, const config::Limits& limits, const config::Upstream& up);
 
-// The same with a Content-Length body and a head written by the caller (or,
-// for the response, passed in `head` to leave with the first body bytes):
-// exactly `length` bytes, no parser or serializer involved.
+// A Content-Length body (or none: `length` 0) whose framing stays as it is:
+// exactly `length` bytes, socket -> fixed buffer -> socket, no parser
+// involved. For the response, `head` leaves with the first body bytes.
 boost::asio::awaitable<RelayOutcome> relay_request_exact(
     net::Stream& client, boost::beast::flat_buffer& client_buffer, std::uint64_t length, net::Stream& upstream,
     RelayBuffer& buffer, const config::Limits& limits, const config::Upstream& up);

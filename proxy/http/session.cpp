@@ -107,19 +107,6 @@ std::string join_fields(const bhttp::fields& f, Name name) {
   return out;
 }
 
-// Remove hop-by-hop fields and the fields named in Connection (step 6 / 8).
-void strip_hop_by_hop(bhttp::fields& f) {
-  std::vector<std::string> named;
-  for (auto it = f.find(bhttp::field::connection); it != f.end() && it->name() == bhttp::field::connection; ++it)
-    rules::connection_tokens(it->value(), named);
-  for (auto it = f.begin(); it != f.end();) {
-    if (rules::must_strip(it->name_string(), named))
-      it = f.erase(it);
-    else
-      ++it;
-  }
-}
-
 bool is_upgrade_request(const bhttp::request_header<>& req) {
   return req.count(bhttp::field::upgrade) &&
          rules::has_token(join_fields(req, bhttp::field::connection), "upgrade");
@@ -160,10 +147,9 @@ class Session {
   access::Evaluation begin_access(Exchange& ex);
   std::optional<Failure> apply_access(Exchange& ex, const access::AccessDecision& d);
   asio::awaitable<std::optional<Failure>> forward(Exchange& ex);
-  void prepare_upstream_request(Exchange& ex, bool upgrade);
-  std::string upstream_request_head(const Exchange& ex) const;
-  std::string client_response_head(const Exchange& ex, const bhttp::response_header<>& res, bool keep_alive) const;
-  void prepare_client_response(Exchange& ex, bhttp::response_header<>& res, bool upgrade);
+  std::string upstream_request_head(const Exchange& ex, bool upgrade) const;
+  std::string client_response_head(const Exchange& ex, const bhttp::response_header<>& res, bool keep_alive,
+                                   bool tunnel, bool chunked) const;
   using ExtraFields = std::vector<std::pair<bhttp::field, std::string>>;
   asio::awaitable<void> reply(Exchange& ex, Failure f, bool close, ExtraFields extra = ExtraFields());
   void finish_log(Exchange& ex, int status);
@@ -624,41 +610,13 @@ std::optional<Failure> Session::check_limits(Exchange& ex) {
   return std::nullopt;
 }
 
-void Session::prepare_upstream_request(Exchange& ex, bool upgrade) {
-  auto& req = parser_->get();
-  const std::string host = std::string(field_or_empty(req, bhttp::field::host));
-  const std::string xff = join_fields(req, kXForwardedFor);
-  const bool chunked = parser_->chunked();
-  const std::string upgrade_value = std::string(field_or_empty(req, bhttp::field::upgrade));
-
-  strip_hop_by_hop(req);
-  req.erase(bhttp::field::expect);  // answered here (step 5), never forwarded
-  req.erase(kXForwardedFor);
-  req.set(kXForwardedFor, rules::append_forwarded_for(xff, peer_address_));
-  req.set(kXForwardedProto, listener_.tls ? "https" : "http");
-  if (!host.empty()) req.set(kXForwardedHost, host);
-  req.set("X-Real-IP", ex.client_address);
-  if (!ex.request_id.empty()) req.set(kXRequestId, ex.request_id);
-
-  req.version(11);
-  if (auto length = parser_->content_length()) {
-    // Identical duplicates (accepted by RFC 9110 §8.6) leave as one field.
-    req.erase(bhttp::field::content_length);
-    req.content_length(*length);
-  }
-  if (upgrade) {
-    req.set(bhttp::field::connection, "upgrade");
-    req.set(bhttp::field::upgrade, upgrade_value);
-  }
-  if (chunked) req.chunked(true);
-}
-
-// The upstream request head written directly from the parsed request, with
-// the same edits as prepare_upstream_request() (hop-by-hop fields and Expect
-// dropped, forwarding fields replaced, one Content-Length), for requests
-// without Upgrade or chunked framing: no field is inserted into or erased
-// from the parsed message, and no serializer runs.
-std::string Session::upstream_request_head(const Exchange& ex) const {
+// Step 6: the upstream request head, written directly from the parsed
+// request (no field is inserted into or erased from it): hop-by-hop fields,
+// the fields named in Connection and Expect (answered here) dropped;
+// X-Forwarded-For appended to, X-Forwarded-Proto/-Host, X-Real-IP and
+// X-Request-Id replaced; one Content-Length (identical duplicates, accepted by
+// RFC 9110 §8.6, leave as one), or chunked framing, or the Upgrade handshake.
+std::string Session::upstream_request_head(const Exchange& ex, bool upgrade) const {
   const auto& req = parser_->get();
   const std::string_view host = field_or_empty(req, bhttp::field::host);
   std::vector<std::string> named;
@@ -690,15 +648,21 @@ std::string Session::upstream_request_head(const Exchange& ex) const {
   out.append("X-Real-IP: ").append(ex.client_address).append("\r\n");
   if (replace_id) out.append(kXRequestId).append(": ").append(ex.request_id).append("\r\n");
   if (auto length = parser_->content_length()) out.append("Content-Length: ").append(std::to_string(*length)).append("\r\n");
+  if (parser_->chunked()) out.append("Transfer-Encoding: chunked\r\n");
+  if (upgrade)
+    out.append("Connection: upgrade\r\nUpgrade: ").append(field_or_empty(req, bhttp::field::upgrade)).append("\r\n");
   out.append("\r\n");
   return out;
 }
 
-// The client response head written directly, with the same edits as
-// prepare_client_response() + keep_alive(), for responses that keep the
-// upstream's framing (no body, or a Content-Length).
-std::string Session::client_response_head(const Exchange& ex, const bhttp::response_header<>& res,
-                                          bool keep_alive) const {
+// Step 8: the client response head, written directly from the parsed
+// response: hop-by-hop fields and those named in Connection dropped,
+// Strict-Transport-Security (TLS listeners, when configured) and X-Request-Id
+// replaced; the body framed as the upstream framed it (Content-Length),
+// chunked (re-framed), or by the end of the connection; or the Upgrade
+// handshake of a tunnel.
+std::string Session::client_response_head(const Exchange& ex, const bhttp::response_header<>& res, bool keep_alive,
+                                          bool tunnel, bool chunked) const {
   const auto& cfg = *ex.rt->config;
   const bool hsts = cfg.headers.hsts && listener_.tls;
   const bool replace_id = !ex.request_id.empty();
@@ -718,22 +682,13 @@ std::string Session::client_response_head(const Exchange& ex, const bhttp::respo
   }
   if (hsts) out.append("Strict-Transport-Security: ").append(*cfg.headers.hsts).append("\r\n");
   if (replace_id) out.append(kXRequestId).append(": ").append(ex.request_id).append("\r\n");
-  if (!keep_alive) out.append("Connection: close\r\n");
+  if (chunked) out.append("Transfer-Encoding: chunked\r\n");
+  if (tunnel)
+    out.append("Connection: upgrade\r\nUpgrade: ").append(field_or_empty(res, bhttp::field::upgrade)).append("\r\n");
+  else if (!keep_alive)
+    out.append("Connection: close\r\n");
   out.append("\r\n");
   return out;
-}
-
-void Session::prepare_client_response(Exchange& ex, bhttp::response_header<>& res, bool upgrade) {
-  const auto& cfg = *ex.rt->config;
-  const std::string upgrade_value = std::string(field_or_empty(res, bhttp::field::upgrade));
-  strip_hop_by_hop(res);
-  if (upgrade) {
-    res.set(bhttp::field::connection, "upgrade");
-    res.set(bhttp::field::upgrade, upgrade_value);
-  }
-  if (cfg.headers.hsts && listener_.tls) res.set(bhttp::field::strict_transport_security, *cfg.headers.hsts);
-  if (!ex.request_id.empty()) res.set(kXRequestId, ex.request_id);
-  res.version(11);
 }
 
 // Steps 6-9: forward to the upstream and relay the response.
@@ -757,26 +712,17 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
     if (ec) co_return fail(400, "client_gone", "client closed the connection");
   }
 
-  // The common request (no Upgrade, no chunked body) gets its head written
-  // directly; the others go through Beast's serializer.
-  const bool direct_request = !upgrade && !p.chunked();
-  std::string request_head;
-  if (direct_request)
-    request_head = upstream_request_head(ex);
-  else
-    prepare_upstream_request(ex, upgrade);
+  const std::string request_head = upstream_request_head(ex, upgrade);
 
   // A pooled connection that the upstream closed meanwhile fails on the first
   // write, or answers with an EOF instead of a response: the exchange is then
   // retried once on a fresh connection, as long as no body byte was consumed.
   std::optional<Stream> upstream;
-  std::optional<bhttp::request_serializer<bhttp::buffer_body>> sr;
   std::optional<ResponseParser> rp;
   RelayBuffer buffer(worker_.buffers);
   PooledFlatBuffer pooled_upstream_buffer(worker_.flat_buffers);
   beast::flat_buffer& upstream_buffer = pooled_upstream_buffer.buffer;
   for (int attempt = 0;; ++attempt) {
-    if (!direct_request) sr.emplace(req);
     upstream = worker_.pool.take(peer.key, has_body);
     const bool may_retry = upstream.has_value() && attempt == 0;
     if (!upstream) {
@@ -785,12 +731,8 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
       upstream = std::move(connected.stream);
     }
     upstream->expires_after(up.send_timeout);
-    error_code wec;
-    if (direct_request)
-      std::tie(wec, std::ignore) =
-          co_await asio::async_write(*upstream, asio::buffer(request_head.data(), request_head.size()), use_tuple);
-    else
-      std::tie(wec, std::ignore) = co_await bhttp::async_write_header(*upstream, *sr, use_tuple);
+    auto [wec, wn] =
+        co_await asio::async_write(*upstream, asio::buffer(request_head.data(), request_head.size()), use_tuple);
     if (wec) {
       upstream->close();
       upstream.reset();
@@ -804,10 +746,9 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
     if (has_body) {
       // The head was read through a small buffer; the body moves in large reads.
       buffer_.reserve(kReadChunk);
-      auto r = direct_request
-                   ? co_await relay_request_exact(client_, buffer_, p.content_length().value_or(0), *upstream, buffer,
-                                                  cfg.limits, up)
-                   : co_await relay_request_body(client_, buffer_, p, *upstream, *sr, buffer, cfg.limits, up);
+      auto r = p.chunked() ? co_await relay_request_body(client_, buffer_, p, *upstream, buffer, cfg.limits, up)
+                           : co_await relay_request_exact(client_, buffer_, p.content_length().value_or(0), *upstream,
+                                                          buffer, cfg.limits, up);
       ex.log.bytes_received = r.bytes;
       request_body_read_ = r.complete;
       if (r.result != RelayResult::ok) {
@@ -872,74 +813,48 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
   const bool upstream_keep = rp->keep_alive() && !close_delimited && !tunnel;
 
   bool client_keep = ex.keep_alive && !worker_.stopping && !tunnel;
-  // No body, or a Content-Length: the head is written directly and the body
-  // copied as it is. Chunked or close-delimited bodies, and 101, go through
-  // Beast's serializer (which re-frames them).
-  const bool direct_response = !tunnel && (!response_has_body || rp->content_length().has_value());
-  std::string response_head;
-  std::optional<bhttp::response_serializer<bhttp::buffer_body>> rs;
-  if (direct_response) {
-    response_head = client_response_head(ex, res, client_keep);
-  } else {
-    prepare_client_response(ex, res, tunnel);
-    if (response_has_body && !rp->content_length()) {
-      if (ex.log.version == 11)
-        res.chunked(true);
-      else
-        client_keep = false;  // HTTP/1.0 client: the end of the body is the end of the connection
-    }
-    res.keep_alive(client_keep);
-    rs.emplace(res);
-  }
+  // A body without Content-Length (chunked, or until the upstream closes) is
+  // re-framed chunked; an HTTP/1.0 client gets it until the connection ends.
+  const bool has_length = rp->content_length().has_value();
+  const bool rechunk = response_has_body && !has_length && ex.log.version == 11;
+  if (response_has_body && !has_length && !rechunk) client_keep = false;
+  const std::string response_head = client_response_head(ex, res, client_keep, tunnel, rechunk);
   ex.log.status = status;
   ex.keep_alive = client_keep;
 
   client_.expires_after(cfg.limits.client_body_timeout);
   ex.response_started = true;
-  auto relay_failure = [&](RelayResult result) {
-    upstream->close();
-    if (result == RelayResult::peer_timeout)
-      return fail(504, "upstream_read_timeout", "upstream read timeout (" + seconds_text(up.read_timeout) + ") exceeded mid-response");
-    if (result == RelayResult::client_timeout || result == RelayResult::client_error)
-      return fail(status, "client_gone", "client stopped reading the response");
-    return fail(502, "upstream_truncated", "the upstream closed the connection mid-response");
-  };
-
-  bool body_done = !response_has_body || rp->is_done();
-  if (direct_response) {
-    // The head leaves together with the first body bytes when they came with
-    // it (one TLS record, one syscall).
-    auto r = co_await relay_response_exact(*upstream, upstream_buffer, response_has_body ? *rp->content_length() : 0,
-                                           client_, response_head, buffer, cfg.limits, up);
-    ex.log.bytes_sent = r.bytes;
-    if (r.result != RelayResult::ok) co_return relay_failure(r.result);
-    body_done = r.complete;
-  } else {
-    // When body bytes came with the head, head and body leave in one write;
-    // otherwise the head goes at once, so a client sees the status of a slow
-    // or streaming response without waiting.
-    if (!response_has_body || upstream_buffer.size() == 0) {
-      auto [wec, wn] = co_await bhttp::async_write_header(client_, *rs, use_tuple);
-      if (wec) {
-        upstream->close();
-        co_return fail(status, "client_gone", "client closed the connection");
-      }
+  if (tunnel) {
+    auto [wec, wn] = co_await asio::async_write(client_, asio::buffer(response_head.data(), response_head.size()),
+                                               use_tuple);
+    if (wec) {
+      upstream->close();
+      co_return fail(status, "client_gone", "client closed the connection");
     }
-
-    if (tunnel) {
-      co_await run_tunnel(client_, buffer_, *upstream, upstream_buffer, up.read_timeout);
-      finish_log(ex, status);
-      ex.keep_alive = false;
-      co_return std::nullopt;
-    }
-
-    if (response_has_body) {
-      auto r = co_await relay_response_body(*upstream, upstream_buffer, *rp, client_, *rs, buffer, cfg.limits, up);
-      ex.log.bytes_sent = r.bytes;
-      if (r.result != RelayResult::ok) co_return relay_failure(r.result);
-      body_done = r.complete;
-    }
+    co_await run_tunnel(client_, buffer_, *upstream, upstream_buffer, up.read_timeout);
+    finish_log(ex, status);
+    ex.keep_alive = false;
+    co_return std::nullopt;
   }
+
+  // The head leaves together with the first body bytes when they came with
+  // it (one TLS record, one syscall), else at once, so a client sees the
+  // status of a slow or streaming response without waiting.
+  auto r = response_has_body && !has_length
+               ? co_await relay_response_body(*upstream, upstream_buffer, *rp, client_, response_head, rechunk,
+                                              buffer, cfg.limits, up)
+               : co_await relay_response_exact(*upstream, upstream_buffer, response_has_body ? *rp->content_length() : 0,
+                                               client_, response_head, buffer, cfg.limits, up);
+  ex.log.bytes_sent = r.bytes;
+  if (r.result != RelayResult::ok) {
+    upstream->close();
+    if (r.result == RelayResult::peer_timeout)
+      co_return fail(504, "upstream_read_timeout", "upstream read timeout (" + seconds_text(up.read_timeout) + ") exceeded mid-response");
+    if (r.result == RelayResult::client_timeout || r.result == RelayResult::client_error)
+      co_return fail(status, "client_gone", "client stopped reading the response");
+    co_return fail(502, "upstream_truncated", "the upstream closed the connection mid-response");
+  }
+  const bool body_done = r.complete;
 
   // Step 9 done: reuse the upstream connection only when the exchange ended cleanly.
   if (upstream_keep && body_done && upstream_buffer.size() == 0)

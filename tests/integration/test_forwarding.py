@@ -215,6 +215,48 @@ class ForwardingTest(AirgateTestCase):
         self.assertEqual(c.read_response().json()["target"], "/echo?after-expect")
 
 
+class ResponseFramingTest(AirgateTestCase):
+    """Step 8: a response body without Content-Length is re-framed for the
+    client: chunked for HTTP/1.1, until the connection ends for HTTP/1.0."""
+
+    N = 300000  # not a multiple of the relay buffer: the last piece is short
+
+    def setUp(self):
+        super().setUp()
+        self.up = self.start_upstream()
+        self.ag = self.start_airgate(self.config(self.up))
+
+    def check_pattern(self, body):
+        self.assertEqual(len(body), self.N)
+        block = bytes(range(256)) * (self.N // 256 + 1)
+        self.assertEqual(body, block[:self.N], "body bytes changed on the way")
+
+    def test_close_delimited_upstream_body_is_chunked_for_http11(self):
+        c = self.raw(self.ag)
+        c.send(request_bytes("GET", "/big?bytes=%d&mode=close" % self.N))
+        r = c.read_response()
+        self.assertEqual(r.status, 200)
+        self.assertEqual((r.header("transfer-encoding") or "").lower(), "chunked", r.headers)
+        self.assertIsNone(r.header("content-length"))
+        self.assertTrue(r.complete, "the chunked body did not end with a last-chunk")
+        self.check_pattern(r.body)
+        # The client connection stays usable: the framing was complete.
+        c.send(request_bytes("GET", "/echo?after=close-delimited"))
+        self.assertEqual(c.read_response().status, 200)
+
+    def test_chunked_upstream_body_until_close_for_http10(self):
+        for mode in ("chunked", "close"):
+            with self.subTest(mode=mode):
+                c = self.raw(self.ag)
+                c.send(("GET /big?bytes=%d&mode=%s HTTP/1.0\r\nHost: localhost\r\n\r\n" % (self.N, mode)).encode())
+                r = c.read_response()
+                self.assertEqual(r.status, 200)
+                self.assertIsNone(r.header("transfer-encoding"), "HTTP/1.0 has no chunked encoding")
+                self.assertIn("close", (r.header("connection") or "").lower())
+                self.check_pattern(r.body)
+                self.assertTrue(c.closed_by_peer(2), "the end of the body must be the end of the connection")
+
+
 class UpstreamKeepAliveTest(AirgateTestCase):
     def test_sequential_requests_reuse_one_upstream_connection(self):
         up = self.start_upstream()

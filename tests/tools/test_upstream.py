@@ -12,7 +12,8 @@ Endpoints (any other path is /echo):
   /set-cookie           several Set-Cookie headers (see SET_COOKIES)
   /response-hop         a response carrying hop-by-hop headers
   /status?code=N        answers N (no body for 1xx/204/304/HEAD)
-  /big?bytes=N&mode=length|chunked   N pattern bytes, streamed (byte i = i % 256)
+  /big?bytes=N&mode=length|chunked|close   N pattern bytes, streamed (byte i = i % 256);
+                        close: no Content-Length, the end of the body is the end of the connection
   /upload[?delay=S]     counts and discards the body; JSON {bytes, sha256}
   /slow?seconds=S       waits S seconds before the response head
   /stall-body?seconds=S head (Content-Length) + 10 bytes, stall S s, then the rest
@@ -525,10 +526,14 @@ class Upstream:
 
     def _big(self, sock, rec, n, mode):
         chunked = mode == "chunked"
+        delimited_by_close = mode == "close"
         head = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-        head += "Transfer-Encoding: chunked\r\n" if chunked else "Content-Length: %d\r\n" % n
+        if chunked:
+            head += "Transfer-Encoding: chunked\r\n"
+        elif not delimited_by_close:
+            head += "Content-Length: %d\r\n" % n
         head += "X-Upstream-Conn: %d\r\n" % rec.conn_id
-        close = self._wants_close(rec)
+        close = self._wants_close(rec) or delimited_by_close
         if close:
             head += "Connection: close\r\n"
         sock.sendall((head + "\r\n").encode())
