@@ -27,7 +27,7 @@ struct Side {
 
 // A Content-Length body whose head is already out: the bytes are the same on
 // both sides, so they go from the socket into the fixed buffer and out again
-// without the parser and serializer (one copy less, large reads).
+// without the parser (one copy less, large reads).
 // `prefix` (a message head) leaves with the first body bytes when they are
 // already here, else at once (a client sees the status of a slow response).
 asio::awaitable<RelayOutcome> relay_exact(net::Stream& in, beast::flat_buffer& in_buffer, std::uint64_t remaining,

@@ -1,7 +1,7 @@
 // The request lifecycle of design §3, one named step per function:
 //
 //   run()            handshake, then one exchange after another (keep-alive)
-//   exchange()       read_head -> parse_head -> resolve_client -> check_access
+//   exchange()       read_head -> parse_head -> resolve_client -> access
 //                    -> check_limits -> forward -> log
 //   forward()        pick the peer, send the head (retrying a stale pooled
 //                    connection once), relay the body, read the response
