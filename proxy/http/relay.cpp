@@ -110,6 +110,10 @@ asio::awaitable<RelayOutcome> relay_decoded(net::Stream& in, beast::flat_buffer&
     in.expires_after(in_side.timeout);
     auto [ec, n] = co_await bhttp::async_read_some(in, in_buffer, p, use_tuple);
     if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec == bhttp::error::body_limit) {
+      outcome.result = RelayResult::too_large;  // a chunk size over what is left of the limit
+      co_return outcome;
+    }
     if (ec) {
       outcome.result = ec == beast::error::timeout ? in_side.on_timeout : in_side.on_error;
       co_return outcome;

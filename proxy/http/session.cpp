@@ -107,9 +107,15 @@ std::string join_fields(const bhttp::fields& f, Name name) {
   return out;
 }
 
-bool is_upgrade_request(const bhttp::request_header<>& req) {
-  return req.count(bhttp::field::upgrade) &&
-         rules::has_token(join_fields(req, bhttp::field::connection), "upgrade");
+// Only a WebSocket handshake is ever forwarded as an upgrade; any other
+// Upgrade (h2c, TLS/1.0, ...) is stripped with its Connection token.
+bool is_websocket_request(const bhttp::request_header<>& req) {
+  if (!req.count(bhttp::field::upgrade)) return false;
+  const std::string upgrade = join_fields(req, bhttp::field::upgrade);
+  const std::string connection = join_fields(req, bhttp::field::connection);
+  return rules::is_websocket_upgrade({req.method_string(), upgrade, connection,
+                                      req.count(bhttp::field::sec_websocket_key) == 1,
+                                      req.count(bhttp::field::sec_websocket_version) == 1});
 }
 
 }  // namespace
@@ -136,6 +142,8 @@ class Session {
     std::vector<std::pair<bhttp::field, std::string>> extra;  // fields for a local reply
     bool response_started = false;
     bool json_errors = false;
+    bool head_request = false;  // a local reply carries no body (RFC 9110 §9.3.2)
+    bool may_upgrade = false;   // access passed by a check (not a public path): WebSocket allowed
     std::string request_id;
   };
 
@@ -154,6 +162,7 @@ class Session {
   asio::awaitable<void> reply(Exchange& ex, Failure f, bool close, ExtraFields extra = ExtraFields());
   void finish_log(Exchange& ex, int status);
   std::string_view request_line_path() const;
+  std::string_view request_line_method() const;
   asio::awaitable<void> close_client();
   asio::awaitable<bool> wait_for_next_request();
 
@@ -384,6 +393,11 @@ std::string_view Session::request_line_path() const {
   return target.substr(0, std::min(target.find(' '), target.find('?')));
 }
 
+std::string_view Session::request_line_method() const {
+  auto data = std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+  return data.substr(0, std::min(data.find(' '), data.find("\r\n")));
+}
+
 // One request/response exchange. Returns whether the connection stays open.
 asio::awaitable<bool> Session::exchange() {
   Exchange ex;
@@ -408,11 +422,13 @@ asio::awaitable<bool> Session::exchange() {
       co_return false;
     case Head::too_large:
       ex.json_errors = rules::wants_json({}, request_line_path());
+      ex.head_request = request_line_method() == "HEAD";
       co_await reply(ex, fail(431, "header_too_large",
                           "request line and headers larger than " + config::format_size(cfg.limits.max_header_size)),
                      true);
       co_return false;
     case Head::malformed:
+      ex.head_request = request_line_method() == "HEAD";
       co_await reply(ex, fail(400, "malformed_request", "malformed request: " + problem), true);
       co_return false;
   }
@@ -478,6 +494,13 @@ std::optional<Failure> Session::parse_head(Exchange& ex, std::size_t head_len) {
   std::string_view head(static_cast<const char*>(buffer_.data().data()), head_len);
   auto bad = [](std::string why) { return fail(400, "malformed_request", "malformed request: " + why); };
   if (auto why = rules::check_raw_head(head); !why.empty()) return bad(why);
+  ex.head_request = request_line_method() == "HEAD";
+  // A well-formed version other than 1.0 and 1.1 ("HTTP/2.0" sent as text)
+  // is 505, not a parse error (RFC 9110 §15.6.6).
+  if (const int version = rules::request_line_version(head); version >= 0 && version != 10 && version != 11) {
+    ex.log.method = std::string(request_line_method());
+    return fail(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are supported");
+  }
 
   auto& p = parser_.emplace();
   request_body_read_ = false;
@@ -511,6 +534,9 @@ std::optional<Failure> Session::parse_head(Exchange& ex, std::size_t head_len) {
     return fail(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are supported");
   if (req.version() == 11 && req.count(bhttp::field::host) != 1)
     return bad(req.count(bhttp::field::host) ? "more than one Host header" : "missing Host header");
+  if (req.count(bhttp::field::host) > 1) return bad("more than one Host header");
+  if (!rules::valid_host(field_or_empty(req, bhttp::field::host)))
+    return bad("the Host header is not a valid host name or address");
   auto target = req.target();
   if (target.empty() || (target.front() != '/' && !(target == "*" && req.method() == bhttp::verb::options)))
     return bad("request target must be an absolute path (origin-form)");
@@ -580,6 +606,9 @@ std::optional<Failure> Session::apply_access(Exchange& ex, const access::AccessD
   switch (d.outcome) {
     case Outcome::allow:
       if (d.reason == "basic_auth") ex.log.user = d.user;
+      // A tunnel carries bytes nobody checks: only for a request that
+      // passed access control, never for a public path.
+      ex.may_upgrade = d.reason != "public_path";
       return std::nullopt;
     case Outcome::unauthorized: {
       ex.extra.emplace_back(bhttp::field::www_authenticate, ac.www_authenticate());
@@ -698,7 +727,7 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
   auto& req = p.get();
   const bool is_head = req.method() == bhttp::verb::head;
   const bool has_body = p.chunked() || (p.content_length() && *p.content_length() > 0);
-  const bool upgrade = is_upgrade_request(req) && !has_body;
+  const bool upgrade = ex.may_upgrade && !has_body && is_websocket_request(req);
   const std::string path(req.target().substr(0, req.target().find('?')));
   const upstream::Peer& peer = ex.rt->route(path);
   const config::Upstream& up = *peer.cfg;
@@ -723,7 +752,7 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
   PooledFlatBuffer pooled_upstream_buffer(worker_.flat_buffers);
   beast::flat_buffer& upstream_buffer = pooled_upstream_buffer.buffer;
   for (int attempt = 0;; ++attempt) {
-    upstream = worker_.pool.take(peer.key, has_body);
+    upstream = worker_.pool.take(peer.key);
     const bool may_retry = upstream.has_value() && attempt == 0;
     if (!upstream) {
       auto connected = co_await upstream::connect(peer);
@@ -746,6 +775,9 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
     if (has_body) {
       // The head was read through a small buffer; the body moves in large reads.
       buffer_.reserve(kReadChunk);
+      // A chunk whose announced size alone crosses max_body_size is refused
+      // when its size line arrives, not after waiting for its bytes.
+      if (p.chunked() && cfg.limits.max_body_size != 0) p.body_limit(cfg.limits.max_body_size);
       auto r = p.chunked() ? co_await relay_request_body(client_, buffer_, p, *upstream, buffer, cfg.limits, up)
                            : co_await relay_request_exact(client_, buffer_, p.content_length().value_or(0), *upstream,
                                                           buffer, cfg.limits, up);
@@ -803,10 +835,14 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
 
   auto& res = rp->get();
   const int status = static_cast<int>(res.result_int());
-  const bool tunnel = status == 101 && upgrade;
-  if (status == 101 && !upgrade) {
+  // A 101 is accepted only as the answer to a WebSocket handshake, and only
+  // when it switches to WebSocket.
+  const bool tunnel = status == 101 && upgrade && rules::is_websocket_upgrade({"GET", join_fields(res, bhttp::field::upgrade),
+                                                                              join_fields(res, bhttp::field::connection), true, true});
+  if (status == 101 && !tunnel) {
     upstream->close();
-    co_return fail(502, "upstream_bad_response", "the upstream switched protocols without being asked to");
+    co_return fail(502, "upstream_bad_response", upgrade ? "the upstream switched to a protocol other than WebSocket"
+                                                         : "the upstream switched protocols without being asked to");
   }
   const bool response_has_body = !(is_head || status == 204 || status == 304 || tunnel);
   const bool close_delimited = response_has_body && !rp->chunked() && !rp->content_length();
@@ -865,27 +901,50 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
   co_return std::nullopt;
 }
 
-// Local replies: one place for status, page and headers.
+// Local replies: one place for status, page and headers. A reply to HEAD
+// has the headers of the page (Content-Length included) and no body.
+// When the reply cannot be written (the client left, or a timeout closed
+// the connection), the access log says so: status 499 as nginx logs a
+// client that closed the request, 0 bytes sent, the reason kept.
 asio::awaitable<void> Session::reply(Exchange& ex, Failure f, bool close, ExtraFields extra) {
   const auto& cfg = *ex.rt->config;
   auto page = rules::render_error(f.status, f.reason, f.message, ex.json_errors);
-  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(f.status), 11};
+  bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(f.status), 11};
   res.set(bhttp::field::content_type, page.content_type);
   res.set(bhttp::field::cache_control, "no-store");
   for (auto& [name, value] : extra) res.set(name, value);
   if (cfg.headers.hsts && listener_.tls) res.set(bhttp::field::strict_transport_security, *cfg.headers.hsts);
   if (!ex.request_id.empty()) res.set(kXRequestId, ex.request_id);
-  res.body() = std::move(page.body);
+  res.content_length(page.body.size());
   res.keep_alive(!close && ex.keep_alive && !worker_.stopping);
-  res.prepare_payload();
   ex.keep_alive = res.keep_alive();
   ex.log.reason = f.reason;
-  ex.log.bytes_sent = res.body().size();
   if (f.status >= 500 || f.status == 413 || f.status == 431 || f.status == 400)
     spdlog::warn("{} {} {} -> {} {}: {}", ex.client_address, ex.log.method.empty() ? "-" : ex.log.method,
                  ex.log.target.empty() ? "-" : ex.log.target, f.status, f.reason, f.message);
+  std::string out;
+  out.reserve(256 + page.body.size());
+  out.append("HTTP/1.1 ").append(std::to_string(f.status)).append(" ").append(rules::status_text(f.status)).append("\r\n");
+  for (const auto& field : res) out.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
+  out.append("\r\n");
+  const std::size_t head_size = out.size();
+  if (!ex.head_request) out.append(page.body);
   client_.expires_after(cfg.limits.client_body_timeout);
-  co_await bhttp::async_write(client_, res, use_tuple);
+  error_code ec;
+  if (client_.socket().is_open()) {
+    auto [wec, n] = co_await asio::async_write(client_, asio::buffer(out.data(), out.size()), use_tuple);
+    ec = wec;
+  } else {
+    ec = asio::error::not_connected;
+  }
+  if (ec) {
+    ex.keep_alive = false;
+    ex.log.bytes_sent = 0;
+    spdlog::debug("{}: the {} reply ({}) could not be sent: {}", ex.client_address, f.status, f.reason, ec.message());
+    finish_log(ex, 499);
+    co_return;
+  }
+  ex.log.bytes_sent = out.size() - head_size;
   finish_log(ex, f.status);
 }
 

@@ -15,8 +15,12 @@ namespace {
 using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// Still usable: no EOF and no stray bytes waiting (a response nobody asked for).
+// Still usable: no EOF and no stray bytes waiting (a response nobody asked
+// for: a body after a HEAD, 204 or 304 answer, bytes past Content-Length).
+// Such bytes would become the next request's response, possibly another
+// client's: the connection is discarded instead.
 bool still_open(Stream& s) {
+  if (s.is_tls() && SSL_has_pending(s.ssl())) return false;
   char byte;
   const ssize_t n = ::recv(s.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -88,7 +92,7 @@ asio::awaitable<Connected> connect(const Peer& peer) {
   co_return out;
 }
 
-std::optional<Stream> Pool::take(const std::string& key, bool probe) {
+std::optional<Stream> Pool::take(const std::string& key) {
   auto it = idle_.find(key);
   if (it == idle_.end()) return std::nullopt;
   auto& list = it->second;
@@ -96,12 +100,9 @@ std::optional<Stream> Pool::take(const std::string& key, bool probe) {
   while (!list.empty()) {
     Idle idle = std::move(list.back());  // most recently used first: warmest connection
     list.pop_back();
-    // Without `probe` a connection used moments ago is taken as it is (the
-    // session retries a request without body on a fresh one if it was stale);
-    // otherwise it is checked for an EOF the upstream sent meanwhile.
-    const auto idle_for = now - idle.since;
-    if (idle_for < kPoolIdleLimit && ((!probe && idle_for < kProbeAfter) || still_open(idle.stream)))
-      return std::move(idle.stream);
+    // Every connection is checked when taken (one non-blocking peek): an
+    // EOF the upstream sent meanwhile, or bytes nobody asked for, discard it.
+    if (now - idle.since < kPoolIdleLimit && still_open(idle.stream)) return std::move(idle.stream);
     idle.stream.close();
   }
   return std::nullopt;

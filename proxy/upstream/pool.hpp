@@ -40,10 +40,9 @@ asio::awaitable<Connected> connect(const Peer& peer);
 class Pool {
  public:
   // An idle connection to `key` that is still open, or nullopt. Connections
-  // that the upstream closed (or that have unread bytes) are dropped here;
-  // `probe` asks for that check even on a connection idle for a moment only
-  // (a request with a body cannot be retried once the body was streamed).
-  std::optional<Stream> take(const std::string& key, bool probe);
+  // that the upstream closed, or that have unread bytes (a response nobody
+  // asked for), are dropped here: every connection is probed when taken.
+  std::optional<Stream> take(const std::string& key);
   void put(const std::string& key, Stream stream, std::size_t max_idle);
   void clear();
   std::size_t idle_count() const;
@@ -58,7 +57,5 @@ class Pool {
 
 // How long an idle pooled connection is kept before it is closed.
 constexpr std::chrono::seconds kPoolIdleLimit{30};
-// Idle longer than this: always check with a non-blocking peek that it is still open.
-constexpr std::chrono::milliseconds kProbeAfter{1000};
 
 }  // namespace airgate::upstream

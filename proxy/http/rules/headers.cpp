@@ -36,9 +36,11 @@ void for_each_token(std::string_view list, F&& f) {
 }  // namespace
 
 bool is_hop_by_hop(std::string_view name) {
-  static constexpr std::array<std::string_view, 8> kHopByHop = {
-      "connection", "keep-alive", "proxy-connection", "te",
-      "trailer",    "transfer-encoding", "upgrade", "proxy-authenticate"};
+  // HTTP2-Settings belongs to the h2c upgrade (RFC 7540 §3.2.1), which is
+  // never forwarded.
+  static constexpr std::array<std::string_view, 9> kHopByHop = {
+      "connection", "keep-alive",         "proxy-connection", "te",            "trailer",
+      "transfer-encoding", "upgrade", "proxy-authenticate", "http2-settings"};
   return std::any_of(kHopByHop.begin(), kHopByHop.end(), [&](auto h) { return iequals(h, name); });
 }
 
@@ -53,6 +55,7 @@ void connection_tokens(std::string_view value, std::vector<std::string>& out) {
 
 bool must_strip(std::string_view name, const std::vector<std::string>& named) {
   if (is_hop_by_hop(name)) return true;
+  if (iequals(name, "host") || iequals(name, "content-length")) return false;
   return std::any_of(named.begin(), named.end(), [&](const std::string& n) { return iequals(n, name); });
 }
 
@@ -86,6 +89,70 @@ bool has_token(std::string_view list, std::string_view token) {
 
 bool acceptable_request_transfer_encoding(std::string_view value) {
   return iequals(trim(value), "chunked");
+}
+
+namespace {
+bool is_unreserved_or_sub_delim(unsigned char c) {
+  return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '!' || c == '$' || c == '&' ||
+         c == '\'' || c == '(' || c == ')' || c == '*' || c == '+' || c == ',' || c == ';' || c == '=';
+}
+bool is_hex(unsigned char c) { return std::isxdigit(c) != 0; }
+}  // namespace
+
+bool valid_host(std::string_view v) {
+  std::string_view host = v;
+  std::string_view port;
+  if (!v.empty() && v.front() == '[') {
+    const auto close = v.find(']');
+    if (close == std::string_view::npos || close < 3) return false;
+    const auto literal = v.substr(1, close - 1);
+    for (unsigned char c : literal)
+      if (!(is_hex(c) || c == ':' || c == '.')) return false;  // IPv6 (IPvFuture is not accepted)
+    if (literal.find(':') == std::string_view::npos) return false;
+    const auto rest = v.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return false;
+      port = rest.substr(1);
+      if (port.empty()) return false;
+    }
+    host = {};
+  } else {
+    const auto colon = v.find(':');
+    if (colon != std::string_view::npos) {
+      host = v.substr(0, colon);
+      port = v.substr(colon + 1);
+      if (port.empty() || host.empty()) return false;
+    }
+  }
+  if (port.size() > 5) return false;
+  for (unsigned char c : port)
+    if (!std::isdigit(c)) return false;
+  for (std::size_t i = 0; i < host.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(host[i]);
+    if (c == '%') {
+      if (i + 2 >= host.size() || !is_hex(host[i + 1]) || !is_hex(host[i + 2])) return false;
+      i += 2;
+      continue;
+    }
+    if (!is_unreserved_or_sub_delim(c)) return false;
+  }
+  return true;
+}
+
+int request_line_version(std::string_view head) {
+  auto line = head.substr(0, head.find("\r\n"));
+  const auto sp = line.rfind(' ');
+  if (sp == std::string_view::npos) return -1;
+  const auto v = line.substr(sp + 1);
+  if (v.size() != 8 || v.substr(0, 5) != "HTTP/" || !std::isdigit(static_cast<unsigned char>(v[5])) || v[6] != '.' ||
+      !std::isdigit(static_cast<unsigned char>(v[7])))
+    return -1;
+  return (v[5] - '0') * 10 + (v[7] - '0');
+}
+
+bool is_websocket_upgrade(const UpgradeFields& f) {
+  return f.method == "GET" && iequals(trim(f.upgrade), "websocket") && has_token(f.connection, "upgrade") &&
+         f.has_key && f.has_version;
 }
 
 std::string check_raw_head(std::string_view head) {

@@ -17,8 +17,34 @@ bool is_hop_by_hop(std::string_view name);
 void connection_tokens(std::string_view connection_value, std::vector<std::string>& out);
 
 // True when `name` must be removed when forwarding: hop-by-hop or named in
-// Connection (`named` from connection_tokens()).
+// Connection (`named` from connection_tokens()). Host and Content-Length are
+// never removed because Connection names them: a sender cannot make airgate
+// drop the target's host or desynchronise the framing that way.
 bool must_strip(std::string_view name, const std::vector<std::string>& named);
+
+// RFC 3986 §3.2.2 host with an optional port, as a Host field value:
+// reg-name (unreserved, pct-encoded, sub-delims), IPv4, or an IP-literal in
+// brackets; port digits only. Empty is valid (RFC 9112 §3.2). Anything else
+// ("a b", "a/b", "a@b", a second colon) is refused with 400.
+bool valid_host(std::string_view value);
+
+// The HTTP-version of a request line as 10 * major + minor ("GET / HTTP/2.0"
+// -> 20), or -1 when the line does not end in a well-formed
+// "HTTP/DIGIT.DIGIT" (a malformed request, 400). A well-formed version other
+// than 1.0 and 1.1 gets 505.
+int request_line_version(std::string_view head);
+
+// A WebSocket opening handshake (RFC 6455 §4.1): GET, "Upgrade: websocket",
+// Connection naming upgrade, Sec-WebSocket-Key and Sec-WebSocket-Version
+// present. No other upgrade (h2c, TLS, ...) is ever forwarded.
+struct UpgradeFields {
+  std::string_view method;
+  std::string_view upgrade;     // all Upgrade values joined
+  std::string_view connection;  // all Connection values joined
+  bool has_key = false;
+  bool has_version = false;
+};
+bool is_websocket_upgrade(const UpgradeFields& f);
 
 // X-Forwarded-For for the upstream: the client's existing value (all its
 // X-Forwarded-For headers joined with ", ") with the peer address appended.
