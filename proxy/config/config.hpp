@@ -74,6 +74,15 @@ struct Limits {
   Duration client_body_timeout = std::chrono::seconds(60);
   Duration keepalive_timeout = std::chrono::seconds(75);
   std::size_t max_connections = 10000;
+  // Slow uploads (a body trickled in holds an upstream connection):
+  // a Content-Length body up to this size is read completely before an
+  // upstream connection is taken (0: always stream).
+  std::uint64_t client_body_buffer_size = 64 * 1024;
+  // After the first client_body_timeout, a request body must have arrived at
+  // an average of at least this many bytes per second (0: no floor).
+  std::uint64_t client_body_min_rate = 1024;
+  // Request bodies one client address streams upstream at once (0: no cap).
+  std::size_t max_uploads_per_client = 16;
 };
 
 struct BasicUser {

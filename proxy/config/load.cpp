@@ -334,7 +334,8 @@ const std::map<std::string, std::vector<std::string>>& known_keys() {
       {"upstream", {"url", "ca_file", "connect_timeout", "read_timeout", "send_timeout", "max_idle_connections"}},
       {"routes", {"path_prefix", "upstream"}},
       {"limits", {"max_body_size", "max_header_size", "handshake_timeout", "client_header_timeout",
-                  "client_body_timeout", "keepalive_timeout", "max_connections"}},
+                  "client_body_timeout", "keepalive_timeout", "max_connections", "client_body_buffer_size",
+                  "client_body_min_rate", "max_uploads_per_client"}},
       {"auth", {"realm", "basic", "allow", "satisfy", "forward_authorization", "public_paths", "throttle"}},
       {"basic", {"users_file", "users"}},
       {"users", {"user", "hash"}},
@@ -849,6 +850,14 @@ class Parser {
     if (auto d = f.get("client_body_timeout")) read_duration(*d, false, out.client_body_timeout);
     if (auto d = f.get("keepalive_timeout")) read_duration(*d, false, out.keepalive_timeout);
     if (auto n = f.get("max_connections")) read_count(*n, 1, 100000000, out.max_connections);
+    if (auto s = f.get("client_body_buffer_size")) {
+      read_size(*s, 0, out.client_body_buffer_size);
+      if (out.client_body_buffer_size > 16ull * 1024 * 1024)
+        error(*s, "must be at most 16 MiB (it is held in memory for every request that uploads), got " +
+                      format_size(out.client_body_buffer_size));
+    }
+    if (auto s = f.get("client_body_min_rate")) read_size(*s, 0, out.client_body_min_rate);
+    if (auto n = f.get("max_uploads_per_client")) read_count(*n, 0, 100000000, out.max_uploads_per_client);
   }
 
   void parse_auth(const Val& v, Auth& out) {

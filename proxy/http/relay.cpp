@@ -9,6 +9,9 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <chrono>
+#include <cstring>
+#include <optional>
 
 namespace airgate::http {
 
@@ -19,11 +22,54 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
+// The minimum average rate of a request body: after `grace`, the body must
+// have come at `min_rate` bytes per second or more on average, so a client
+// that trickles bytes (each one resetting the gap timeout) still ends.
+struct RateFloor {
+  Clock::time_point start;
+  config::Duration grace;
+  std::uint64_t min_rate = 0;  // bytes per second; 0: none
+
+  // When the next byte must have arrived, having received `bytes` so far.
+  Clock::time_point deadline(std::uint64_t bytes) const {
+    const auto owed = std::chrono::duration<double>(static_cast<double>(bytes) / static_cast<double>(min_rate));
+    return start + grace + std::chrono::duration_cast<Clock::duration>(owed);
+  }
+};
+
 struct Side {
   config::Duration timeout;
   RelayResult on_timeout;
   RelayResult on_error;
+  std::optional<RateFloor> floor = std::nullopt;
+
+  // Arms the deadline of one read after `bytes` body bytes; returns whether
+  // the rate floor, not the gap timeout, is the nearer deadline.
+  bool arm_read(net::Stream& s, std::uint64_t bytes) const {
+    auto timeout = std::chrono::duration_cast<Clock::duration>(this->timeout);
+    bool by_rate = false;
+    if (floor && floor->min_rate) {
+      const auto left = floor->deadline(bytes) - Clock::now();
+      if (left < timeout) {
+        timeout = std::max<Clock::duration>(left, std::chrono::milliseconds(1));
+        by_rate = true;
+      }
+    }
+    s.expires_after(timeout);
+    return by_rate;
+  }
+  RelayResult read_failure(const error_code& ec, bool by_rate) const {
+    if (ec != beast::error::timeout) return on_error;
+    return by_rate ? RelayResult::client_too_slow : on_timeout;
+  }
 };
+
+Side client_body_side(const config::Limits& limits) {
+  return Side{limits.client_body_timeout, RelayResult::client_timeout, RelayResult::client_error,
+              RateFloor{Clock::now(), limits.client_body_timeout, limits.client_body_min_rate}};
+}
 
 // A Content-Length body whose head is already out: the bytes are the same on
 // both sides, so they go from the socket into the fixed buffer and out again
@@ -52,10 +98,10 @@ asio::awaitable<RelayOutcome> relay_exact(net::Stream& in, beast::flat_buffer& i
       n = std::min(want, in_buffer.size());
       from = static_cast<const char*>(in_buffer.data().data());
     } else {
-      in.expires_after(in_side.timeout);
+      const bool by_rate = in_side.arm_read(in, outcome.bytes);
       auto [ec, got] = co_await in.async_read_some(asio::buffer(buffer.data.get(), want), use_tuple);
       if (ec) {
-        outcome.result = ec == beast::error::timeout ? in_side.on_timeout : in_side.on_error;
+        outcome.result = in_side.read_failure(ec, by_rate);
         co_return outcome;
       }
       n = got;
@@ -107,7 +153,7 @@ asio::awaitable<RelayOutcome> relay_decoded(net::Stream& in, beast::flat_buffer&
   while (!p.is_done()) {
     body.data = buffer.data.get();
     body.size = RelayBuffer::kSize;
-    in.expires_after(in_side.timeout);
+    const bool by_rate = in_side.arm_read(in, outcome.bytes);
     auto [ec, n] = co_await bhttp::async_read_some(in, in_buffer, p, use_tuple);
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec == bhttp::error::body_limit) {
@@ -115,7 +161,7 @@ asio::awaitable<RelayOutcome> relay_decoded(net::Stream& in, beast::flat_buffer&
       co_return outcome;
     }
     if (ec) {
-      outcome.result = ec == beast::error::timeout ? in_side.on_timeout : in_side.on_error;
+      outcome.result = in_side.read_failure(ec, by_rate);
       co_return outcome;
     }
     const std::size_t got = RelayBuffer::kSize - body.size;
@@ -165,13 +211,36 @@ asio::awaitable<bool> flush(beast::flat_buffer& pending, net::Stream& to, config
 
 }  // namespace
 
+asio::awaitable<RelayOutcome> read_request_body(net::Stream& client, beast::flat_buffer& client_buffer,
+                                                std::uint64_t length, std::string& out,
+                                                const config::Limits& limits) {
+  RelayOutcome outcome;
+  const Side side = client_body_side(limits);
+  out.resize(static_cast<std::size_t>(length));
+  std::size_t have = std::min<std::size_t>(out.size(), client_buffer.size());
+  std::memcpy(out.data(), client_buffer.data().data(), have);
+  client_buffer.consume(have);
+  while (have < out.size()) {
+    const bool by_rate = side.arm_read(client, have);
+    auto [ec, n] = co_await client.async_read_some(asio::buffer(out.data() + have, out.size() - have), use_tuple);
+    if (ec) {
+      outcome.bytes = have;
+      outcome.result = side.read_failure(ec, by_rate);
+      co_return outcome;
+    }
+    have += n;
+  }
+  outcome.bytes = have;
+  outcome.complete = true;
+  co_return outcome;
+}
+
 asio::awaitable<RelayOutcome> relay_request_body(net::Stream& client, beast::flat_buffer& client_buffer,
                                                  bhttp::request_parser<bhttp::buffer_body>& parser,
                                                  net::Stream& upstream, RelayBuffer& buffer,
                                                  const config::Limits& limits, const config::Upstream& up) {
   return relay_decoded<true>(
-      client, client_buffer, parser,
-      Side{limits.client_body_timeout, RelayResult::client_timeout, RelayResult::client_error}, upstream,
+      client, client_buffer, parser, client_body_side(limits), upstream,
       Side{up.send_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, buffer, limits.max_body_size, true,
       {});
 }
@@ -192,9 +261,7 @@ asio::awaitable<RelayOutcome> relay_request_exact(net::Stream& client, beast::fl
                                                   std::uint64_t length, net::Stream& upstream,
                                                   RelayBuffer& buffer, const config::Limits& limits,
                                                   const config::Upstream& up) {
-  return relay_exact(client, client_buffer, length,
-                     Side{limits.client_body_timeout, RelayResult::client_timeout, RelayResult::client_error},
-                     upstream, Side{up.send_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, buffer,
+  return relay_exact(client, client_buffer, length, client_body_side(limits), upstream, Side{up.send_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, buffer,
                      limits.max_body_size, RelayOutcome{}, {});
 }
 

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -95,13 +96,26 @@ struct RelayBuffer {
   std::unique_ptr<char[]> data;
 };
 
-enum class RelayResult { ok, too_large, client_timeout, client_error, peer_timeout, peer_error };
+// client_too_slow: the request body fell below limits.client_body_min_rate.
+enum class RelayResult { ok, too_large, client_timeout, client_too_slow, client_error, peer_timeout, peer_error };
 
 struct RelayOutcome {
   RelayResult result = RelayResult::ok;
   std::uint64_t bytes = 0;  // body bytes passed on
   bool complete = false;    // the whole body went through (the parser may not know: see relay_exact)
 };
+
+// Client -> memory, a Content-Length body of at most
+// limits.client_body_buffer_size, read completely before an upstream
+// connection is taken (a slow client then holds no upstream connection).
+// `out` receives exactly `length` bytes when the result is ok.
+boost::asio::awaitable<RelayOutcome> read_request_body(net::Stream& client, boost::beast::flat_buffer& client_buffer,
+                                                       std::uint64_t length, std::string& out,
+                                                       const config::Limits& limits);
+
+// Every request-body read below has the deadline of client_body_timeout and,
+// after the first client_body_timeout, of the minimum average rate
+// limits.client_body_min_rate.
 
 // Client -> upstream, a chunked request body: decoded by the parser, sent on
 // chunked. Enforces max_body_size on the running total and

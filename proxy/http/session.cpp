@@ -13,6 +13,7 @@
 #include "http/session.hpp"
 
 #include "access/client_address.hpp"
+#include "access/client_slots.hpp"
 #include "access/credentials.hpp"
 #include "access/proxy_protocol.hpp"
 #include "config/units.hpp"
@@ -81,6 +82,28 @@ Failure upstream_connect_failure(upstream::ConnectFailure f, const config::Upstr
       return {502, "upstream_tls", "the TLS handshake with the upstream failed (certificate not trusted or not matching?)"};
     default:
       return {502, "upstream_unreachable", "the upstream could not be reached"};
+  }
+}
+
+// A request body that did not make it (read into memory or streamed).
+Failure body_failure(RelayResult result, const config::Config& cfg, const config::Upstream& up) {
+  switch (result) {
+    case RelayResult::too_large:
+      return fail(413, "body_too_large", "request body larger than " + config::format_size(cfg.limits.max_body_size));
+    case RelayResult::client_timeout:
+      return fail(408, "client_body_timeout",
+                  "request body not received within client_body_timeout (" + seconds_text(cfg.limits.client_body_timeout) + ")");
+    case RelayResult::client_too_slow:
+      return fail(408, "client_body_too_slow",
+                  "request body arrived slower than client_body_min_rate (" +
+                      config::format_size(cfg.limits.client_body_min_rate) + " per second)");
+    case RelayResult::client_error:
+      return fail(400, "client_body_error",
+                  "the request body could not be read (malformed chunked encoding or connection closed)");
+    case RelayResult::peer_timeout:
+      return fail(504, "upstream_send_timeout", "upstream send timeout (" + seconds_text(up.send_timeout) + ") exceeded");
+    default:
+      return fail(502, "upstream_write_failed", "the upstream closed the connection while the request body was sent");
   }
 }
 
@@ -483,7 +506,7 @@ asio::awaitable<bool> Session::exchange() {
       finish_log(ex, ex.log.status ? ex.log.status : f->status);
       co_return false;
     }
-    co_await reply(ex, *f, true);
+    co_await reply(ex, *f, true, std::move(ex.extra));
     co_return false;
   }
   co_return ex.keep_alive;
@@ -733,12 +756,37 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
   const config::Upstream& up = *peer.cfg;
   ex.log.upstream = peer.cfg->url.authority();
 
+  // Slow uploads: a body streamed upstream holds an upstream connection for
+  // as long as the client takes to send it. Small Content-Length bodies are
+  // read first (the upstream connection is taken when the body is here);
+  // one client address streams at most max_uploads_per_client bodies at once.
+  const std::uint64_t body_length = p.content_length().value_or(0);
+  const bool buffer_body = has_body && !p.chunked() && body_length <= cfg.limits.client_body_buffer_size;
+  access::ClientSlots::Slot upload_slot;
+  if (has_body && !buffer_body && cfg.limits.max_uploads_per_client != 0) {
+    upload_slot = access::upload_slots().acquire(ex.client_address, cfg.limits.max_uploads_per_client);
+    if (!upload_slot) {
+      ex.extra.emplace_back(bhttp::field::retry_after, "1");
+      co_return fail(429, "too_many_uploads",
+                     "too many uploads from your address at once (limit " +
+                         std::to_string(cfg.limits.max_uploads_per_client) + "); try again when one has finished");
+    }
+  }
+
   // Expect: 100-continue is answered here, only now that access and limits passed.
   if (has_body && beast::iequals(field_or_empty(req, bhttp::field::expect), "100-continue")) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     client_.expires_after(cfg.limits.client_body_timeout);
     auto [ec, n] = co_await asio::async_write(client_, asio::buffer(kContinue), use_tuple);
     if (ec) co_return fail(400, "client_gone", "client closed the connection");
+  }
+
+  std::string body;
+  if (buffer_body) {
+    const auto r = co_await read_request_body(client_, buffer_, body_length, body, cfg.limits);
+    ex.log.bytes_received = r.bytes;
+    request_body_read_ = r.complete;
+    if (r.result != RelayResult::ok) co_return body_failure(r.result, cfg, up);
   }
 
   const std::string request_head = upstream_request_head(ex, upgrade);
@@ -760,8 +808,9 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
       upstream = std::move(connected.stream);
     }
     upstream->expires_after(up.send_timeout);
-    auto [wec, wn] =
-        co_await asio::async_write(*upstream, asio::buffer(request_head.data(), request_head.size()), use_tuple);
+    const std::array<asio::const_buffer, 2> head_and_body{asio::buffer(request_head.data(), request_head.size()),
+                                                          asio::buffer(body.data(), body.size())};
+    auto [wec, wn] = co_await asio::async_write(*upstream, head_and_body, use_tuple);
     if (wec) {
       upstream->close();
       upstream.reset();
@@ -772,7 +821,7 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
     }
 
     // Step 7: stream the request body through a fixed buffer.
-    if (has_body) {
+    if (has_body && !buffer_body) {
       // The head was read through a small buffer; the body moves in large reads.
       buffer_.reserve(kReadChunk);
       // A chunk whose announced size alone crosses max_body_size is refused
@@ -785,19 +834,7 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
       request_body_read_ = r.complete;
       if (r.result != RelayResult::ok) {
         upstream->close();
-        switch (r.result) {
-          case RelayResult::too_large:
-            co_return fail(413, "body_too_large", "request body larger than " + config::format_size(cfg.limits.max_body_size));
-          case RelayResult::client_timeout:
-            co_return fail(408, "client_body_timeout", "request body not received within client_body_timeout (" +
-                                                              seconds_text(cfg.limits.client_body_timeout) + ")");
-          case RelayResult::client_error:
-            co_return fail(400, "client_body_error", "the request body could not be read (malformed chunked encoding or connection closed)");
-          case RelayResult::peer_timeout:
-            co_return fail(504, "upstream_send_timeout", "upstream send timeout (" + seconds_text(up.send_timeout) + ") exceeded");
-          default:
-            co_return fail(502, "upstream_write_failed", "the upstream closed the connection while the request body was sent");
-        }
+        co_return body_failure(r.result, cfg, up);
       }
     }
 
@@ -822,7 +859,7 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
     const bool closed = rec == bhttp::error::end_of_stream || rec == asio::error::eof ||
                         rec == asio::error::connection_reset || rec == asio::error::broken_pipe ||
                         rec == asio::ssl::error::stream_truncated;
-    if (closed && may_retry && !has_body && !rp->got_some()) {
+    if (closed && may_retry && (!has_body || buffer_body) && !rp->got_some()) {
       upstream.reset();
       upstream_buffer.clear();
       continue;

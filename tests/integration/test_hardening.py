@@ -334,5 +334,75 @@ class VersionTest(HardeningBase):
         self.assertEqual(up.requests("/echo"), [])
 
 
+class SlowUploadTest(HardeningBase):
+    """Clients that trickle a request body must not pin upstream connections:
+    small bodies are read before an upstream connection is taken, one address
+    streams a bounded number of bodies at once, and a body must keep a
+    minimum average rate."""
+
+    def trickle(self, ag, target, length, first=b"x"):
+        c = self.raw(ag)
+        c.send(request_bytes("POST", target, [("Content-Length", str(length))]) + first)
+        return c
+
+    def test_small_bodies_trickled_hold_no_upstream_connection(self):
+        up = self.start_upstream()
+        ag = self.start_airgate(self.config(up, limits={"client_body_timeout": "5s"}))
+        conns = [self.trickle(ag, "/upload?slow=%d" % i, 1000) for i in range(20)]
+        for _ in range(3):
+            time.sleep(0.5)
+            for c in conns:
+                c.send(b"y")
+        self.assertEqual(up.connection_count(), 0, "a trickled small body holds an upstream connection")
+        # Finishing the bodies delivers them, each complete.
+        for c in conns:
+            c.send(b"z" * (1000 - 4))
+        for c in conns:
+            r = c.read_response()
+            self.assertEqual(r.status, 200, r.body[:200])
+            self.assertEqual(r.json()["bytes"], 1000)
+
+    def test_streamed_uploads_per_client_are_capped(self):
+        up = self.start_upstream()
+        ag = self.start_airgate(self.config(up, limits={"max_uploads_per_client": 2,
+                                                        "client_body_buffer_size": "1k"}))
+        held = [self.trickle(ag, "/upload?held=%d" % i, 100000) for i in range(2)]
+        up.wait_for(lambda u: len(u.open_connections()) >= 2, 5)
+        c = self.trickle(ag, "/upload?third", 100000)
+        r = c.read_response()
+        self.assertEqual(r.status, 429, r.body[:200])
+        self.assertEqual(r.header("Retry-After"), "1")
+        self.assertIn(b"too many uploads", r.body)
+        self.assertEqual(up.requests("/upload?third"), [])
+        # A finished upload frees its slot.
+        held[0].send(b"a" * (100000 - 1))
+        self.assertEqual(held[0].read_response().status, 200)
+        c = self.trickle(ag, "/upload?fourth", 10, b"0123456789")
+        self.assertEqual(c.read_response().status, 200)
+
+    def test_body_below_the_minimum_rate_ends_with_408(self):
+        up = self.start_upstream()
+        ag = self.start_airgate(self.config(up, limits={"client_body_timeout": "1s", "client_body_min_rate": "1k",
+                                                        "client_body_buffer_size": "1k"},
+                                            logging={"format": "json"}))
+        c = self.trickle(ag, "/upload?trickle", 1000000)
+        t0 = time.monotonic()
+        ended = False
+        while time.monotonic() - t0 < 10:
+            time.sleep(0.3)  # every byte arrives well within client_body_timeout
+            try:
+                c.send(b"y")
+            except OSError:
+                ended = True
+                break
+            if c.poll_incoming():
+                ended = True
+                break
+        self.assertTrue(ended, "a body trickled at 3 bytes/s was still being relayed after 10 s")
+        self.assertLess(time.monotonic() - t0, 6)
+        lines = self.access_lines(ag, "/upload?trickle")
+        self.assertEqual([l["reason"] for l in lines], ["client_body_too_slow"], ag.logs())
+
+
 if __name__ == "__main__":
     unittest.main()

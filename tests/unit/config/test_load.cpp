@@ -91,6 +91,9 @@ void check_design_defaults(const Config& c) {
   CHECK(c.upstream.max_idle_connections == 64);
   CHECK(c.routes.empty());
 
+  CHECK(c.limits.client_body_buffer_size == 64 * 1024);
+  CHECK(c.limits.client_body_min_rate == 1024);
+  CHECK(c.limits.max_uploads_per_client == 16);
   CHECK(c.limits.max_body_size == 200ull * 1024 * 1024);
   CHECK(c.limits.max_header_size == 64ull * 1024);
   CHECK(c.limits.handshake_timeout == 10s);
@@ -165,6 +168,9 @@ upstream:
 routes:
   - { path_prefix: "/api/", upstream: { url: "http://127.0.0.1:8001" } }
 limits:
+  client_body_buffer_size: 8k
+  client_body_min_rate: 0
+  max_uploads_per_client: 0
   max_body_size: 0
   max_header_size: 128KiB
   handshake_timeout: 3s
@@ -237,6 +243,9 @@ security:
   CHECK(c.routes[0].path_prefix == "/api/");
   CHECK(c.routes[0].upstream.url.str() == "http://127.0.0.1:8001");
 
+  CHECK(c.limits.client_body_buffer_size == 8 * 1024);
+  CHECK(c.limits.client_body_min_rate == 0);
+  CHECK(c.limits.max_uploads_per_client == 0);
   CHECK(c.limits.max_body_size == 0);
   CHECK(c.limits.max_header_size == 128 * 1024);
   CHECK(c.limits.handshake_timeout == 3s);
@@ -404,6 +413,11 @@ TEST_CASE("type errors name the dotted key path", "[config][load]") {
   CHECK(msg("limits: { handshake_timeout: 1d }") ==
         "limits.handshake_timeout: expected a duration like 90s, got \"1d\" (unknown unit \"d\"; use ms, s, m or h)");
   CHECK(msg("limits: { keepalive_timeout: 0 }") == "limits.keepalive_timeout: must be greater than 0");
+  CHECK(msg("limits: { client_body_buffer_size: 64M }") ==
+        "limits.client_body_buffer_size: must be at most 16 MiB (it is held in memory for every request that uploads), "
+        "got 64 MiB");
+  CHECK(msg("limits: { client_body_min_rate: fast }") ==
+        "limits.client_body_min_rate: expected a size like 200M, got \"fast\" (does not start with a number)");
   CHECK(msg("limits: { max_connections: 0 }") == "limits.max_connections: must be at least 1, got 0");
   CHECK(msg("limits: { max_connections: lots }") == "limits.max_connections: expected an integer, got \"lots\"");
   CHECK(msg("limits: [1, 2]") == "limits: expected a mapping, got a list");
