@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
+#include <tuple>
 
 namespace airgate::server {
 
@@ -114,7 +115,14 @@ asio::awaitable<void> Admin::serve(tcp::socket socket) {
     }
     res.keep_alive(req.keep_alive());
     res.prepare_payload();
-    auto [wec, wn] = co_await bhttp::async_write(stream, res, use_tuple);
+    boost::system::error_code wec;
+    if (req.method() == bhttp::verb::head) {
+      // The headers of the answer (Content-Length included), no body (RFC 9110 §9.3.2).
+      bhttp::response_serializer<bhttp::string_body> sr(res);
+      std::tie(wec, std::ignore) = co_await bhttp::async_write_header(stream, sr, use_tuple);
+    } else {
+      std::tie(wec, std::ignore) = co_await bhttp::async_write(stream, res, use_tuple);
+    }
     if (wec || !res.keep_alive()) co_return;
   }
 }

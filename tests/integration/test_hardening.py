@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-from harness import AirgateTestCase, request_bytes
+from harness import AirgateTestCase, RawConn, request_bytes
 from test_access_basic import PASSWORDS, VECTORS_BY_USER, basic
 
 USER = "apr1"
@@ -257,6 +257,19 @@ class HeadLocalReplyTest(HardeningBase):
             self.assertIn(r.status, (400, 431))
             self.assertTrue(c.closed_by_peer(3))
             self.assertEqual(bytes(c.buf), b"", "a reply to HEAD carried a body")
+
+    def test_admin_endpoints_answer_head_without_body(self):
+        up = self.start_upstream()
+        ag = self.start_airgate(self.config(up))
+        c = RawConn(ag.admin.port, host=ag.admin.host, tls=False)
+        self.addCleanup(c.close)
+        for path in ("/healthz", "/metrics", "/nope"):
+            c.send(request_bytes("HEAD", path))
+            r = c.read_response("HEAD")
+            self.assertGreater(int(r.header("Content-Length")), 0, path)
+        c.send(request_bytes("GET", "/healthz"))
+        r = c.read_response()
+        self.assertEqual((r.status, r.body), (200, b"ok\n"), "a HEAD answer carried a body")
 
 
 class HostHeaderTest(HardeningBase):
