@@ -80,14 +80,16 @@ struct AcceptWarnings {
       return;
     }
     const auto more = suppressed.exchange(0, std::memory_order_relaxed);
-    const bool fds = ec == asio::error::no_descriptors ||
-                     ec.value() == ENFILE;  // EMFILE is no_descriptors
+    const std::string repeats =
+        more ? " (and " + std::to_string(more) + " more since the previous report)" : std::string();
+    const bool fds = ec == asio::error::no_descriptors || ec.value() == ENFILE;  // EMFILE is no_descriptors
     if (fds)
-      spdlog::warn("accept failed: {} ({} more in the last {} s; {} open connections, open files limit {}): "
-                   "new connections wait in the kernel backlog until descriptors are free",
-                   ec.message(), more, kAcceptWarnEvery.count(), open_connections, core::current_nofile());
+      spdlog::warn("accept failed: {}{}; {} open connections, open files limit {}: new connections wait in the "
+                   "kernel backlog until descriptors are free (reported at most every {} s)",
+                   ec.message(), repeats, open_connections, core::current_nofile(), kAcceptWarnEvery.count());
     else
-      spdlog::warn("accept failed: {} ({} more in the last {} s)", ec.message(), more, kAcceptWarnEvery.count());
+      spdlog::warn("accept failed: {}{} (reported at most every {} s)", ec.message(), repeats,
+                   kAcceptWarnEvery.count());
   }
 };
 
