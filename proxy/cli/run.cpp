@@ -2,6 +2,7 @@
 #include "cli/commands.hpp"
 
 #include "config/load.hpp"
+#include "core/fd_limit.hpp"
 #include "observe/log.hpp"
 #include "selfcheck/selfcheck.hpp"
 #include "server/server.hpp"
@@ -54,6 +55,14 @@ int cmd_run(const std::optional<std::string>& config_path) {
       return kExitConfig;
     }
   }
+  {
+    // Each connection costs one or two descriptors: use the whole hard limit.
+    const auto nofile = core::raise_nofile_limit();
+    const auto cap = core::effective_max_connections(cfg->limits.max_connections, nofile.soft);
+    spdlog::info("open files limit {}{}; max_connections {}{}", nofile.soft,
+                 nofile.soft != nofile.before ? " (raised from " + std::to_string(nofile.before) + ")" : std::string(),
+                 cap, cfg->limits.max_connections ? "" : " (derived from the open files limit)");
+  }
   // Until the server installs its handlers, a SIGHUP must not kill the process.
   std::signal(SIGHUP, SIG_IGN);
   try {
@@ -75,6 +84,10 @@ int cmd_check(const std::optional<std::string>& config_path) {
     std::cerr << e.what() << "\n";
     return kExitUsage;
   }
+  // Not an error (the limit at run time may differ), but worth knowing.
+  if (auto warning = core::max_connections_warning(cfg->limits.max_connections, core::raise_nofile_limit().soft);
+      !warning.empty())
+    std::cerr << "warning: " << warning << "\n";
   std::cout << cfg->source << ": ok\n";
   return kExitOk;
 }

@@ -73,7 +73,8 @@ struct Limits {
   Duration client_header_timeout = std::chrono::seconds(60);
   Duration client_body_timeout = std::chrono::seconds(60);
   Duration keepalive_timeout = std::chrono::seconds(75);
-  std::size_t max_connections = 10000;
+  // Unset: derived from the open files limit (core/fd_limit.hpp), at most 10000.
+  std::optional<std::size_t> max_connections;
   // Slow uploads (a body trickled in holds an upstream connection):
   // a Content-Length body up to this size is read completely before an
   // upstream connection is taken (0: always stream).

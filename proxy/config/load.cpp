@@ -849,7 +849,10 @@ class Parser {
     if (auto d = f.get("client_header_timeout")) read_duration(*d, false, out.client_header_timeout);
     if (auto d = f.get("client_body_timeout")) read_duration(*d, false, out.client_body_timeout);
     if (auto d = f.get("keepalive_timeout")) read_duration(*d, false, out.keepalive_timeout);
-    if (auto n = f.get("max_connections")) read_count(*n, 1, 100000000, out.max_connections);
+    if (auto n = f.get("max_connections")) {
+      std::size_t count = 0;
+      if (read_count(*n, 1, 100000000, count)) out.max_connections = count;
+    }
     if (auto s = f.get("client_body_buffer_size")) {
       read_size(*s, 0, out.client_body_buffer_size);
       if (out.client_body_buffer_size > 16ull * 1024 * 1024)

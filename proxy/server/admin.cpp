@@ -44,6 +44,8 @@ Admin::Admin(asio::io_context& ioc, const std::string& address, std::function<Ru
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec == asio::error::address_in_use)
+    throw std::runtime_error("admin.address " + address + ": address already in use (is another airgate running?)");
   if (ec) throw std::runtime_error("admin.address " + address + ": cannot listen: " + ec.message());
   const auto bound = acceptor_.local_endpoint();
   const bool v6 = bound.address().is_v6();

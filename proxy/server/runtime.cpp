@@ -1,6 +1,7 @@
 #include "server/runtime.hpp"
 
 #include "access/htpasswd.hpp"
+#include "core/fd_limit.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -31,6 +32,11 @@ upstream::Peer make_peer(const config::Upstream& up, Runtime& rt) {
 RuntimePtr build_runtime(config::ConfigPtr cfg, bool check_only) {
   auto rt = std::make_shared<Runtime>();
   rt->config = cfg;
+  const auto nofile = core::current_nofile();
+  rt->max_connections = core::effective_max_connections(cfg->limits.max_connections, nofile);
+  if (auto warning = core::max_connections_warning(cfg->limits.max_connections, nofile);
+      !warning.empty() && !check_only)
+    spdlog::warn("{}", warning);
   for (const auto& l : cfg->listen) {
     if (l.tls) {
       auto ctx = tls::make_server_context(*l.tls, "listener " + l.address);

@@ -25,6 +25,9 @@ struct Runtime {
   // Upstream peers: index 0 is the top-level upstream, i+1 is routes[i].
   std::vector<upstream::Peer> peers;
   std::vector<std::shared_ptr<boost::asio::ssl::context>> upstream_tls;  // owns peers[i].tls
+  // limits.max_connections, or when unset derived from the open files limit
+  // (core::effective_max_connections).
+  std::size_t max_connections = 0;
 
   // First route whose prefix matches, else the top-level upstream.
   const upstream::Peer& route(std::string_view path) const;

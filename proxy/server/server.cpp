@@ -9,6 +9,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -16,7 +17,15 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/fd_limit.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <thread>
 
@@ -49,6 +58,41 @@ std::string url_of(const config::Listener& l, unsigned short port) {
          (v6 ? "]" : "") + ":" + std::to_string(port);
 }
 
+// Accept failures (EMFILE/ENFILE above all) are logged at most once per
+// kAcceptWarnEvery for the whole process, with the number of failures since
+// the previous line, so a full descriptor table cannot flood the log.
+constexpr auto kAcceptWarnEvery = std::chrono::seconds(5);
+
+struct AcceptWarnings {
+  std::atomic<std::int64_t> last_ns{0};  // steady_clock of the last line, 0 = never
+  std::atomic<std::uint64_t> suppressed{0};
+
+  void failed(const error_code& ec, std::size_t open_connections) {
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    auto last = last_ns.load(std::memory_order_relaxed);
+    const auto every = std::chrono::duration_cast<std::chrono::steady_clock::duration>(kAcceptWarnEvery).count();
+    if (last != 0 && now - last < every) {
+      suppressed.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (!last_ns.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+      suppressed.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    const auto more = suppressed.exchange(0, std::memory_order_relaxed);
+    const std::string repeats =
+        more ? " (and " + std::to_string(more) + " more since the previous report)" : std::string();
+    const bool fds = ec == asio::error::no_descriptors || ec.value() == ENFILE;  // EMFILE is no_descriptors
+    if (fds)
+      spdlog::warn("accept failed: {}{}; {} open connections, open files limit {}: new connections wait in the "
+                   "kernel backlog until descriptors are free (reported at most every {} s)",
+                   ec.message(), repeats, open_connections, core::current_nofile(), kAcceptWarnEvery.count());
+    else
+      spdlog::warn("accept failed: {}{} (reported at most every {} s)", ec.message(), repeats,
+                   kAcceptWarnEvery.count());
+  }
+};
+
 }  // namespace
 
 struct Server::Impl {
@@ -63,6 +107,7 @@ struct Server::Impl {
   std::unique_ptr<Admin> admin;
   bool shutting_down = false;
   std::vector<asio::signal_set*> signal_sets;  // cancelled on shutdown
+  AcceptWarnings accept_warnings;
 
   asio::awaitable<void> accept_loop(Worker& w, tcp::acceptor& acceptor, http::ListenerInfo info);
   void bind(const config::Config& cfg);
@@ -147,7 +192,7 @@ asio::awaitable<void> Server::Impl::accept_loop(Worker& w, tcp::acceptor& accept
   asio::steady_timer wait(w.ioc);
   for (;;) {
     // max_connections: beyond it new connections wait in the kernel backlog.
-    while (active.load(std::memory_order_relaxed) >= runtime.load()->config->limits.max_connections) {
+    while (active.load(std::memory_order_relaxed) >= runtime.load()->max_connections) {
       wait.expires_after(std::chrono::milliseconds(10));
       co_await wait.async_wait(use_tuple);
       if (!acceptor.is_open()) co_return;
@@ -155,8 +200,11 @@ asio::awaitable<void> Server::Impl::accept_loop(Worker& w, tcp::acceptor& accept
     auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
     if (ec) {
       if (!acceptor.is_open() || ec == asio::error::operation_aborted) co_return;
-      spdlog::warn("accept failed: {}", ec.message());  // EMFILE and friends: back off briefly
-      wait.expires_after(std::chrono::milliseconds(50));
+      accept_warnings.failed(ec, active.load(std::memory_order_relaxed));
+      // Out of descriptors: stop accepting for a while (as nginx does) and
+      // leave new connections in the backlog; other errors: a short pause.
+      const bool fds = ec == asio::error::no_descriptors || ec.value() == ENFILE;
+      wait.expires_after(std::chrono::milliseconds(fds ? 250 : 50));
       co_await wait.async_wait(use_tuple);
       continue;
     }
@@ -174,28 +222,43 @@ asio::awaitable<void> Server::Impl::accept_loop(Worker& w, tcp::acceptor& accept
   }
 }
 
+// One listening socket per listener, bound by this process alone: no
+// SO_REUSEPORT, so a second process (another airgate, nginx) that tries the
+// same address fails instead of silently sharing the connections. Every
+// worker gets its own descriptor of that socket (dup), registered with its own
+// io_context; the kernel hands each connection to one accept().
 void Server::Impl::bind(const config::Config& cfg) {
   for (std::size_t i = 0; i < cfg.listen.size(); ++i) {
     const auto& l = cfg.listen[i];
     auto endpoint = listener_endpoint(l);
-    for (auto& w : workers) {
-      auto acceptor = std::make_unique<tcp::acceptor>(w->ioc);
-      error_code ec;
-      acceptor->open(endpoint.protocol(), ec);
-      if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-      if (!ec) {
-        int one = 1;
-        if (::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
-          ec.assign(errno, boost::system::system_category());
+    auto first = std::make_unique<tcp::acceptor>(workers.front()->ioc);
+    error_code ec;
+    first->open(endpoint.protocol(), ec);
+    // SO_REUSEADDR only lets a restart bind over connections in TIME_WAIT; on
+    // Linux it never lets two listening sockets share an address.
+    if (!ec) first->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && endpoint.address().is_v6()) first->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) first->bind(endpoint, ec);
+    if (!ec) first->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec == asio::error::address_in_use)
+      throw std::runtime_error("listener " + l.address + ": address already in use (is another airgate or nginx running?)");
+    if (ec) throw std::runtime_error("listener " + l.address + ": cannot listen: " + ec.message());
+    endpoint.port(first->local_endpoint(ec).port());
+    for (std::size_t k = 1; k < workers.size(); ++k) {
+      const int fd = ::fcntl(first->native_handle(), F_DUPFD_CLOEXEC, 0);
+      if (fd < 0)
+        throw std::runtime_error("listener " + l.address + ": cannot share the socket with worker " +
+                                 std::to_string(k) + ": " + std::strerror(errno));
+      auto acceptor = std::make_unique<tcp::acceptor>(workers[k]->ioc);
+      acceptor->assign(endpoint.protocol(), fd, ec);
+      if (ec) {
+        ::close(fd);
+        throw std::runtime_error("listener " + l.address + ": cannot share the socket with worker " +
+                                 std::to_string(k) + ": " + ec.message());
       }
-      if (!ec && endpoint.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
-      if (!ec) acceptor->bind(endpoint, ec);
-      if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-      if (ec) throw std::runtime_error("listener " + l.address + ": cannot listen: " + ec.message());
-      // Port 0: the first worker's ephemeral port is shared by the others.
-      endpoint.port(acceptor->local_endpoint().port());
-      w->acceptors.push_back(std::move(acceptor));
+      workers[k]->acceptors.push_back(std::move(acceptor));
     }
+    workers.front()->acceptors.push_back(std::move(first));
     if (l.redirect_to_https)
       spdlog::info("listening on {} (redirects to {})", url_of(l, endpoint.port()), *l.redirect_to_https);
     else

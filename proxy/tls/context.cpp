@@ -28,6 +28,9 @@ constexpr const char* kCipherList =
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384";
 
+constexpr long kSessionCacheSize = 1024;
+constexpr long kSessionTimeoutSeconds = 300;
+
 std::string openssl_error() {
   unsigned long e = ERR_get_error();
   if (e == 0) return "unknown OpenSSL error";
@@ -87,6 +90,15 @@ void apply_server_policy(SSL_CTX* c, const std::string& min_version) {
   SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
+  // The server-side session cache only serves TLS 1.2 clients that resume by
+  // session id (no ticket support): TLS 1.3 and TLS 1.2 with tickets resume
+  // from stateless tickets and store nothing here. OpenSSL's default (20480
+  // sessions kept up to 2 h) lets a stream of full handshakes from such
+  // clients grow memory by ~1-6 KB each, up to tens of MB per context, so the
+  // cache is bounded (oldest evicted first) and sessions last 5 minutes, as
+  // nginx's ssl_session_timeout default. The timeout also bounds tickets.
+  SSL_CTX_sess_set_cache_size(c, kSessionCacheSize);
+  SSL_CTX_set_timeout(c, kSessionTimeoutSeconds);
   static const unsigned char sid[] = "airgate";
   SSL_CTX_set_session_id_context(c, sid, sizeof sid - 1);
   SSL_CTX_set_alpn_select_cb(c, alpn_select, nullptr);

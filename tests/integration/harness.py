@@ -82,6 +82,16 @@ def _die_with_parent():
         pass
 
 
+def _preexec(nofile=None):
+    """preexec_fn: _die_with_parent, plus RLIMIT_NOFILE = (soft, hard) when given."""
+    def fn():
+        _die_with_parent()
+        if nofile is not None:
+            import resource
+            resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
+    return fn
+
+
 def run(cmd, timeout=30, check=True, **kw):
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, **kw)
     if check and p.returncode != 0:
@@ -258,7 +268,7 @@ class Airgate:
     """The airgate binary as a subprocess."""
 
     def __init__(self, workdir, config=None, args=None, env=None, expect_listeners=None,
-                 expect_admin=None, wait=True):
+                 expect_admin=None, wait=True, nofile=None):
         self.workdir = workdir
         self.bin = require_binary()
         if config is not None:
@@ -278,7 +288,7 @@ class Airgate:
         self._err = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen([self.bin] + list(args), stdin=subprocess.DEVNULL,
                                      stdout=self._out, stderr=self._err, env=full_env, cwd=workdir,
-                                     preexec_fn=_die_with_parent)
+                                     preexec_fn=_preexec(nofile))
         self.pid = self.proc.pid
         self.listeners = []
         self.admin = None
