@@ -808,9 +808,12 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
       upstream = std::move(connected.stream);
     }
     upstream->expires_after(up.send_timeout);
+    // The head and a body read into memory leave in one write (one TLS
+    // record, one syscall); without a body, a plain send.
     const std::array<asio::const_buffer, 2> head_and_body{asio::buffer(request_head.data(), request_head.size()),
                                                           asio::buffer(body.data(), body.size())};
-    auto [wec, wn] = co_await asio::async_write(*upstream, head_and_body, use_tuple);
+    auto [wec, wn] = body.empty() ? co_await asio::async_write(*upstream, head_and_body[0], use_tuple)
+                                  : co_await asio::async_write(*upstream, head_and_body, use_tuple);
     if (wec) {
       upstream->close();
       upstream.reset();
