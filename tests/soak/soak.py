@@ -129,6 +129,7 @@ class Stats:
         self.ok = collections.Counter()
         self.expected = collections.Counter()        # kind -> count (upstream-down window)
         self.expected_why = collections.Counter()    # reason -> count
+        self.expected_in_margin = 0                  # expected only thanks to the margins
         self.failures = collections.Counter()
         self.failure_samples = []
         self.down = []        # [start, end or None] (monotonic)
@@ -139,12 +140,13 @@ class Stats:
         self.bytes_up = 0
         self.bytes_down = 0
 
-    def in_down_window(self, t0, t1):
+    def in_down_window(self, t0, t1, margins=True):
         with self.lock:
             windows = [(a, b) for a, b in self.down]
+        before, after = (self.margin_before, self.margin_after) if margins else (0.0, 0.0)
         for a, b in windows:
-            lo = a - self.margin_before
-            hi = (b if b is not None else float("inf")) + self.margin_after
+            lo = a - before
+            hi = (b if b is not None else float("inf")) + after
             if t0 <= hi and t1 >= lo:
                 return True
         return False
@@ -159,9 +161,12 @@ class Stats:
         """expectable: a 502/503/504 or a closed/reset connection; expected
         only inside an upstream-down window. Anything else always fails."""
         if expectable and self.in_down_window(t0, t1):
+            strict = self.in_down_window(t0, t1, margins=False)
             with self.lock:
                 self.expected[kind] += 1
-                self.expected_why[why.split(":")[0]] += 1
+                self.expected_why[why.split(" [")[0].split(":")[0]] += 1
+                if not strict:
+                    self.expected_in_margin += 1
             return
         with self.lock:
             self.failures[kind] += 1
@@ -292,22 +297,25 @@ def keepalive_client(ctx, idx, max_iter):
             n = rnd.choice([1000, 65536, 200000, 700000])
             mode = rnd.choice(["length", "chunked"])
             kind, target, auth = "keepalive_big", "/big?bytes=%d&mode=%s&ka=%d" % (n, mode, rid), True
-        closed = {"v": False}
+        usable = {"v": False}  # the connection may carry the next request (also after a 502)
 
         def req():
             c.send(head_bytes("GET", target, xff, auth))
             resp = c.read_response("GET")
-            closed["v"] = (resp.header("Connection") or "").lower() == "close" or c.eof
+            usable["v"] = resp.complete and not c.eof and \
+                "close" not in (resp.header("Connection") or "").lower()
             if expectable_status(resp.status):
                 return "status %d" % resp.status, True, 0, 0
             if kind == "keepalive_big":
                 err = check_big(resp, n)
             else:
                 err = check_echo(resp, target)
+            if err is not None:
+                usable["v"] = False
             return err, err is not None and not resp.complete, 0, len(resp.body)
 
-        ok = run_one(ctx, kind, req, note="request %d on this connection" % (state["used"] + 1))
-        if not ok or closed["v"]:
+        run_one(ctx, kind, req, note="request %d on this connection" % (state["used"] + 1))
+        if not usable["v"]:
             c.close()
             state["conn"] = None
         else:
@@ -689,6 +697,8 @@ def main():
     ap.add_argument("--upstream-down", type=float, default=2.0, help="seconds the upstream stays down")
     ap.add_argument("--margin-before", type=float, default=0.5, help="window margin before a kill (s)")
     ap.add_argument("--margin-after", type=float, default=1.5, help="window margin after a restart (s)")
+    ap.add_argument("--selftest-unrecorded-kill", action="store_true",
+                    help="check the checker: kill the upstream without recording the window (must FAIL)")
     ap.add_argument("--request-timeout", type=float, default=60.0)
     ap.add_argument("--warmup", type=float, default=5.0)
     ap.add_argument("--fd-margin", type=int, default=8,
@@ -698,6 +708,7 @@ def main():
     ap.add_argument("--rss-flag-mib", type=float, default=32.0,
                     help="flag (without failing) RSS growth above this")
     args = ap.parse_args()
+    os.environ["AIRGATE_BIN"] = os.path.abspath(harness.airgate_bin())  # airgate runs in its own directory
 
     out_dir = os.path.abspath(args.out)
     run_dir = os.path.join(out_dir, "run")
@@ -782,6 +793,9 @@ def main():
             if restart_at is None and now >= next_kill and now + args.upstream_down + 5 < deadline:
                 with stats.lock:
                     stats.down.append([time.monotonic(), None])
+                    if args.selftest_unrecorded_kill:
+                        stats.down.pop()
+                        stats.down.append([float("inf"), float("inf")])
                 up.kill()
                 restart_at = now + args.upstream_down
                 log("upstream killed (t=%.1f)" % (now - t_load))
@@ -870,6 +884,9 @@ def main():
             elif rss_growth_mib > args.rss_flag_mib:
                 flags.append("RSS grew by %.1f MiB (flag threshold %.1f MiB; not failing)"
                              % (rss_growth_mib, args.rss_flag_mib))
+            if trend["fds_avg_last_third"] > trend["fds_avg_middle_third"] + args.fd_margin:
+                flags.append("fds under load rising: last-third average %.1f > middle-third %.1f + %d"
+                             % (trend["fds_avg_last_third"], trend["fds_avg_middle_third"], args.fd_margin))
             if trend["rss_mib_avg_last_third"] > trend["rss_mib_avg_middle_third"] * 1.10:
                 flags.append("RSS still rising: last-third average %.1f MiB > middle-third %.1f MiB + 10%%"
                              % (trend["rss_mib_avg_last_third"], trend["rss_mib_avg_middle_third"]))
@@ -878,6 +895,11 @@ def main():
 
         kinds = sorted(set(stats.ok) | set(stats.expected) | set(stats.failures))
         err_lines = [l for l in ag.stderr().splitlines() if re.search(r"\b(error|warn|warning|critical)\b", l, re.I)]
+        log_kinds = collections.Counter()
+        for line in err_lines:
+            m = re.search(r"-> (\d+) (\w+):", line)
+            key = "%s %s" % m.groups() if m else re.sub(r"\d+", "N", line.split("] ", 1)[-1])[:100]
+            log_kinds[key] += 1
         result = {
             "ok": not problems,
             "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
@@ -892,6 +914,8 @@ def main():
                        "req_per_s": round(sum(stats.ok.values()) / max(load_seconds, 1), 1),
                        "bytes_uploaded": stats.bytes_up, "bytes_downloaded": stats.bytes_down},
             "expected_error_reasons": dict(stats.expected_why),
+            "expected_errors_only_in_margin": stats.expected_in_margin,
+            "margins_s": [args.margin_before, args.margin_after],
             "failure_samples": stats.failure_samples,
             "reloads_sent": stats.reloads,
             "upstream_restarts": stats.upstream_restarts,
@@ -905,7 +929,8 @@ def main():
             "trend": trend,
             "metrics": metrics,
             "airgate_warn_error_lines": len(err_lines),
-            "airgate_warn_error_samples": err_lines[:30],
+            "airgate_warn_error_kinds": dict(log_kinds),
+            "airgate_warn_error_samples": [l for l in err_lines if "upstream_refused" not in l][:30],
             "problems": problems,
             "flags": flags,
             "samples": samples,
@@ -953,7 +978,9 @@ def print_summary(r):
     print("  RSS:  start %s MiB  peak %s MiB  end %s MiB  (growth %s MiB)" % (
         m["start_idle"], m["peak"], m["end_idle"], m["growth"]))
     print("  trend: %s" % r["trend"])
-    print("  airgate warn/error log lines: %d" % r["airgate_warn_error_lines"])
+    print("  expected errors only inside the margins (-%.1f s / +%.1f s): %d" % (
+        r["margins_s"][0], r["margins_s"][1], r["expected_errors_only_in_margin"]))
+    print("  airgate warn/error log lines: %d %s" % (r["airgate_warn_error_lines"], r["airgate_warn_error_kinds"]))
     for s in r["failure_samples"][:10]:
         print("  failure: %s" % s)
     for fl in r["flags"]:
