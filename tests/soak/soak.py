@@ -708,6 +708,11 @@ def main():
     ap.add_argument("--rss-flag-mib", type=float, default=32.0,
                     help="flag (without failing) RSS growth above this")
     args = ap.parse_args()
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt("signal %d" % signum)
+    signal.signal(signal.SIGINT, interrupted)   # also when started in the background with SIGINT ignored
+    signal.signal(signal.SIGTERM, interrupted)
     os.environ["AIRGATE_BIN"] = os.path.abspath(harness.airgate_bin())  # airgate runs in its own directory
 
     out_dir = os.path.abspath(args.out)
@@ -776,6 +781,7 @@ def main():
         next_reload = t_load + args.reload_every
         next_kill = t_load + min(20.0, args.upstream_period)
         restart_at = None
+        window = None
         variant = "A"
         crashed = False
         while time.monotonic() < deadline:
@@ -791,18 +797,17 @@ def main():
                 stats.reloads += 1
                 next_reload += args.reload_every
             if restart_at is None and now >= next_kill and now + args.upstream_down + 5 < deadline:
-                with stats.lock:
-                    stats.down.append([time.monotonic(), None])
-                    if args.selftest_unrecorded_kill:
-                        stats.down.pop()
-                        stats.down.append([float("inf"), float("inf")])
+                window = [time.monotonic(), None]
+                if not args.selftest_unrecorded_kill:
+                    with stats.lock:
+                        stats.down.append(window)
                 up.kill()
                 restart_at = now + args.upstream_down
                 log("upstream killed (t=%.1f)" % (now - t_load))
             if restart_at is not None and now >= restart_at:
                 up.start()
                 with stats.lock:
-                    stats.down[-1][1] = time.monotonic()
+                    window[1] = time.monotonic()
                 stats.upstream_restarts += 1
                 restart_at = None
                 next_kill = now + args.upstream_period
@@ -813,7 +818,7 @@ def main():
         if restart_at is not None:
             up.start()
             with stats.lock:
-                stats.down[-1][1] = time.monotonic()
+                window[1] = time.monotonic()
             stats.upstream_restarts += 1
 
         load_seconds = time.monotonic() - t_load
