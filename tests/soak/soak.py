@@ -475,9 +475,11 @@ def slow_client(ctx, idx, max_iter):
             run_one(ctx, "slow_head", req)
         elif mode == "slow_body":
             te = rnd.random() < 0.5
-            # 64 KiB in 4 KiB pieces, 0.15 s apart: ~2.4 s
-            do_upload(ctx, "slow_body_chunked" if te else "slow_body_length", 65536, te, xff,
-                      piece=4096, delay=0.15)
+            # 48 KiB in 4 KiB pieces (a Content-Length body this small is buffered before the upstream
+            # connection is taken), or 192 KiB in 8 KiB pieces (streamed); 0.15 s apart: ~1.8 s / ~3.6 s
+            small = rnd.random() < 0.5
+            do_upload(ctx, "slow_body_chunked" if te else "slow_body_length", 48 * 1024 if small else 192 * 1024,
+                      te, xff, piece=4096 if small else 8192, delay=0.15)
         else:
             rid = ctx.next_id()
             n = 2 * MiB
