@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 CONFIG ?= config/airgate.yaml
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test run clean
+.PHONY: all deps build test run clean soak
 
 all: build
 
@@ -26,6 +26,10 @@ run: build
 bench: build
 	bench/install-deps
 	AIRGATE_BIN=$(BUILD_DIR)/airgate bench/run $(BENCH_ARGS)
+
+# A bounded soak test (about 10 minutes; SOAK_SECONDS=N to change); not part of CI. See docs/soak.md.
+soak: build
+	AIRGATE_BIN=$(BUILD_DIR)/airgate python3 tests/soak/soak.py --out $(BUILD_DIR)/soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR)
