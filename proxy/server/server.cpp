@@ -39,10 +39,22 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 namespace {
 
 struct Worker {
-  asio::io_context ioc{1};
+  // Members are destroyed in reverse order. The io_context's destructor
+  // destroys the coroutines still suspended (a shutdown that ran out of
+  // shutdown_grace), and their buffers go back to ctx's pools: ctx is
+  // declared first so that it outlives the io_context. Its pooled upstream
+  // connections are sockets of the io_context, so they go first, in ~Worker.
   http::WorkerContext ctx;
+  asio::io_context ioc{1};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // index = listener index
   std::thread thread;
+  Worker() = default;
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+  ~Worker() {
+    ctx.pool.clear();
+    ctx.idle.clear();
+  }
 };
 
 tcp::endpoint listener_endpoint(const config::Listener& l) {
