@@ -31,6 +31,11 @@ std::string_view field_or_empty(const Req& req, bhttp::field f) {
   auto it = req.find(f);
   return it == req.end() ? std::string_view{} : std::string_view(it->value());
 }
+template <class Req>
+std::string_view field_or_empty(const Req& req, std::string_view name) {
+  auto it = req.find(name);
+  return it == req.end() ? std::string_view{} : std::string_view(it->value());
+}
 
 // Mirrors Session::parse_head; returns false where it returns a Failure.
 bool parse_head(std::string_view head, std::size_t head_len) {
