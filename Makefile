@@ -39,7 +39,7 @@ SAN_FLAGS_COMMON = -g -fno-omit-frame-pointer
 # and quarantine make meaningless).
 SAN_ENV = AIRGATE_SANITIZER=1 \
   ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0:strict_string_checks=1:check_initialization_order=1 \
-  LSAN_OPTIONS=report_objects=1 \
+  LSAN_OPTIONS=report_objects=1:suppressions=$(CURDIR)/tests/sanitizers/lsan.supp \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
