@@ -41,7 +41,7 @@ SAN_ENV = AIRGATE_SANITIZER=1 \
   ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0:strict_string_checks=1:check_initialization_order=1 \
   LSAN_OPTIONS=report_objects=1:suppressions=$(CURDIR)/tests/sanitizers/lsan.supp \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/sanitizers/tsan.supp
 
 # Whole suite (unit + integration) under AddressSanitizer + UBSan, built
 # without the precompiled header (every file must include what it uses).
@@ -61,7 +61,7 @@ test-asan: deps
 # SIGHUP under load), basic auth, throttle, metrics (counters from every
 # worker). The rest (TLS, streaming, limits, ...) runs per-connection code on
 # one worker thread and is covered by test-asan.
-TSAN_TESTS = unit: .*(cache|throttle|several threads)|integration: test_(reload|access_basic|access_throttle|metrics)$$
+TSAN_TESTS = unit: ?.*(cache|throttle|several threads)|integration: test_(reload|access_basic|access_throttle|metrics)$$
 test-tsan: deps
 	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  "-DCMAKE_CXX_FLAGS=$(SAN_FLAGS_COMMON) -fsanitize=thread" \
