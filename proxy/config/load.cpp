@@ -12,6 +12,7 @@
 #include "config/units.hpp"
 
 #include <crypt.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -1042,15 +1043,63 @@ void sort_problems(std::vector<Problem>& problems) {
   });
 }
 
+// YAML::LoadAll of yaml-cpp 0.7 never returns for some inputs: a lone "," at
+// the top makes the parser hand out empty documents forever without consuming
+// it (found by tests/fuzz/fuzz_config). So the documents are counted here by
+// a walk over at most two of them, and only the first is built (YAML::Load).
+// A second document that starts where the first did is that stuck parser:
+// a syntax error at that position.
+class DocumentWalk : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;  // where each document starts
+  std::vector<YAML::Mark> roots;   // its root node, if it has one
+  void OnDocumentStart(const YAML::Mark& m) override { starts.push_back(m); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { root(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { root(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { root(m); }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    root(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    root(m);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void root(const YAML::Mark& m) {
+    if (roots.size() < starts.size()) roots.push_back(m);
+  }
+};
+
+// The number of documents in `text` (0, 1, or 2 meaning "more than one") and
+// the mark of the second one's root. Throws YAML::Exception on syntax errors.
+std::size_t count_documents(const std::string& text, YAML::Mark& second) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentWalk walk;
+  for (int i = 0; i < 2 && parser.HandleNextDocument(walk); ++i) {
+  }
+  if (walk.starts.size() >= 2) {
+    if (walk.starts[1].pos == walk.starts[0].pos) throw YAML::ParserException(walk.starts[1], "unexpected character");
+    second = walk.roots.size() >= 2 ? walk.roots[1] : walk.starts[1];
+  }
+  return std::min<std::size_t>(walk.starts.size(), 2);
+}
+
 // Parses into `cfg` (which keeps defaults for absent keys); never throws.
 void parse_into(const std::string& text, const std::string& source, Config& cfg, std::vector<Problem>& problems) {
   cfg.source = source;
   std::vector<Problem> local;
   try {
-    const std::vector<YAML::Node> docs = YAML::LoadAll(text);
-    if (docs.size() > 1) {
+    YAML::Mark second = YAML::Mark::null_mark();
+    const std::size_t documents = count_documents(text, second);
+    std::vector<YAML::Node> docs;
+    if (documents > 0) docs.push_back(YAML::Load(text));
+    if (documents > 1) {
       Problem p{source, 0, 0, "more than one YAML document (---); put the whole configuration in one document"};
-      const auto m = docs[1].Mark();
+      const auto m = second;
       if (!m.is_null()) {
         p.line = m.line + 1;
         p.column = m.column + 1;

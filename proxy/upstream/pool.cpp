@@ -4,6 +4,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/beast/core/error.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 

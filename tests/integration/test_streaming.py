@@ -7,7 +7,7 @@ import threading
 import time
 import unittest
 
-from harness import AirgateTestCase, MiB, PatternChecker, PATTERN_BLOCK, request_bytes, transfer_deadline
+from harness import AirgateTestCase, MiB, PatternChecker, PATTERN_BLOCK, SANITIZER, request_bytes, transfer_deadline
 
 MEMORY_BOUND = 64 * 1000 * 1000  # "well under 64 MB"
 UPLOAD_PIECE = PATTERN_BLOCK * 16  # 1 MiB, reused: the test never holds the body
@@ -41,6 +41,8 @@ class StreamingTest(AirgateTestCase):
         self.ag = self.start_airgate(self.config(self.up))
 
     def assertMemoryBounded(self, what):
+        if SANITIZER:
+            return  # RSS of a sanitizer build says nothing about airgate's buffers
         mem = self.ag.memory()
         self.assertLess(mem["VmHWM"], MEMORY_BOUND, "%s: proxy peak RSS %.1f MB (VmRSS %.1f MB)" % (
             what, mem["VmHWM"] / 1e6, mem.get("VmRSS", 0) / 1e6))
@@ -77,7 +79,8 @@ class StreamingTest(AirgateTestCase):
         if pause:
             time.sleep(pause)  # a slow client: the proxy must stop reading upstream, not buffer
             mem = self.ag.memory()
-            self.assertLess(mem["VmRSS"], MEMORY_BOUND, "RSS %.1f MB while the client paused" % (mem["VmRSS"] / 1e6))
+            if not SANITIZER:
+                self.assertLess(mem["VmRSS"], MEMORY_BOUND, "RSS %.1f MB while the client paused" % (mem["VmRSS"] / 1e6))
         chk = PatternChecker(transfer_deadline(n))
         r = c.read_response(sink=chk)
         self.assertEqual(r.status, 200)
@@ -117,7 +120,8 @@ class StreamingTest(AirgateTestCase):
         t.join(10)
         self.assertEqual(r.status, 200, r.body[:300])
         self.assertEqual(r.json()["bytes"], n)
-        self.assertLess(result.get("rss", 0), MEMORY_BOUND)
+        if not SANITIZER:
+            self.assertLess(result.get("rss", 0), MEMORY_BOUND)
         self.assertMemoryBounded("upload to a paused upstream")
 
 

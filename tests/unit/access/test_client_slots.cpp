@@ -31,7 +31,7 @@ TEST_CASE("client slots: a cap per address, released when a slot ends", "[slots]
   CHECK(slots.in_use("10.0.0.1") == 0);
 }
 
-TEST_CASE("client slots: concurrent acquire and release never exceed the cap", "[slots]") {
+TEST_CASE("client slots: acquire and release from several threads never exceed the cap", "[slots]") {
   ClientSlots slots;
   std::atomic<int> over{0};
   std::vector<std::thread> threads;

@@ -464,6 +464,23 @@ TEST_CASE("non-mapping documents and several documents are rejected", "[config][
   CHECK_THAT(r.problems[0].message, Catch::Contains("more than one YAML document"));
 }
 
+// Found by tests/fuzz/fuzz_config: yaml-cpp 0.7's LoadAll never returned for
+// a lone "," (empty documents forever); parse_yaml must answer, with a position.
+TEST_CASE("parse_yaml terminates on a stray top-level comma", "[config][load]") {
+  for (const std::string text : {",", ",\n", " ,", "# c\n,"}) {
+    INFO("yaml: " << text);
+    auto r = bad(text);
+    REQUIRE(r.problems.size() == 1);
+    CHECK_THAT(r.problems[0].message, Catch::Contains("YAML syntax error"));
+    CHECK(r.problems[0].line >= 1);
+  }
+  auto two = bad("workers: 2\n---\nworkers: 3\n");
+  REQUIRE(two.problems.size() == 1);
+  CHECK_THAT(two.problems[0].message, Catch::Contains("more than one YAML document"));
+  CHECK(two.problems[0].line == 3);
+  CHECK(ok("---\nworkers: 2\n...\n").workers == 2);
+}
+
 TEST_CASE("parse_yaml never throws", "[config][load]") {
   const std::vector<std::string> inputs = {
       std::string("\0\1\2\xff\xfe", 5), "[[[[[[[[[[", "{{{{", "? [a, b]\n: c\n", "a: &x 1\nb: *x\n", "*undefined",

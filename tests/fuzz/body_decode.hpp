@@ -1,0 +1,85 @@
+// Shared by the body fuzz targets: drive a Beast parser<buffer_body> over
+// `input` the way relay_decoded (proxy/http/relay.cpp) does through
+// bhttp::async_read_some: the bytes arrive in reads of `read_size`, the body
+// is decoded into a fixed 32 KiB buffer (RelayBuffer::kSize), need_buffer is
+// not an error, end of input is put_eof.
+#pragma once
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+namespace fuzz {
+
+namespace bhttp = boost::beast::http;
+constexpr std::size_t kRelayBuffer = 32 * 1024;
+
+struct Decoded {
+  bool error = false;
+  unsigned long long bytes = 0;
+  std::uint64_t hash = 1469598103934665603ull;  // FNV-1a of the decoded bytes
+  bool operator==(const Decoded&) const = default;
+};
+
+template <bool isRequest>
+Decoded decode_body(bhttp::parser<isRequest, bhttp::buffer_body>& p, boost::beast::flat_buffer& in_buffer,
+                      std::string_view& input, std::size_t read_size) {
+  static std::unique_ptr<char[]> buffer(new char[kRelayBuffer]);
+  Decoded out;
+  auto fail = [&out] { out.error = true; return out; };
+  auto& body = p.get().body();
+  // Bounded: every round either consumes input, fills the buffer or ends.
+  for (int rounds = 0; !p.is_done(); ++rounds) {
+    if (rounds > 1000000) __builtin_trap();  // the parser stopped making progress
+    body.data = buffer.get();
+    body.size = kRelayBuffer;
+    boost::system::error_code ec;
+    if (in_buffer.size() == 0) {
+      if (input.empty()) {
+        p.put_eof(ec);
+        if (ec) return fail();
+        if (!p.is_done()) __builtin_trap();  // put_eof without an error ends the message
+        break;
+      }
+      const std::size_t n = std::min(read_size, input.size());
+      auto dst = in_buffer.prepare(n);
+      std::memcpy(dst.data(), input.data(), n);
+      in_buffer.commit(n);
+      input.remove_prefix(n);
+    }
+    const std::size_t used = p.put(in_buffer.data(), ec);
+    if (used > in_buffer.size()) __builtin_trap();
+    in_buffer.consume(used);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec == bhttp::error::need_more) {
+      ec = {};
+      if (input.empty()) {
+        p.put_eof(ec);
+        if (ec) return fail();
+        if (!p.is_done()) __builtin_trap();
+        break;
+      }
+      // Beast's read_some reads more and keeps what was not used.
+      const std::size_t n = std::min(read_size, input.size());
+      auto dst = in_buffer.prepare(n);
+      std::memcpy(dst.data(), input.data(), n);
+      in_buffer.commit(n);
+      input.remove_prefix(n);
+    }
+    if (ec) return fail();
+    const std::size_t got = kRelayBuffer - body.size;
+    if (got > kRelayBuffer) __builtin_trap();
+    out.bytes += got;
+    for (std::size_t i = 0; i < got; ++i) out.hash = (out.hash ^ static_cast<unsigned char>(buffer[i])) * 1099511628211ull;
+  }
+  return out;
+}
+
+}  // namespace fuzz
