@@ -8,6 +8,7 @@ import os
 import resource
 import socket
 import time
+import unittest
 
 from harness import AirgateTestCase, request_bytes, RawConn
 
@@ -54,6 +55,9 @@ class FdLimitTest(AirgateTestCase):
         return [l for l in ag.stderr().splitlines()
                 if "accept failed" in l or "Too many open files" in l]
 
+    @unittest.skipIf(os.environ.get("AIRGATE_SANITIZER") == "1",
+                     "the sanitizer runtime needs descriptors of its own: with the table full, UBSan's vptr "
+                     "check cannot probe memory (it uses a pipe) and reports a valid object as invalid")
     def test_configured_above_the_limit_warns_and_does_not_flood_the_log(self):
         ag = self.start(max_connections=5000)
         socks = self.open_idle(ag, self.IDLE)
