@@ -32,7 +32,7 @@ soak: build
 	AIRGATE_BIN=$(BUILD_DIR)/airgate python3 tests/soak/soak.py --out $(BUILD_DIR)/soak $(SOAK_ARGS)
 
 # ---------------------------------------------------------------------------
-# Sanitizers and fuzzing (README "Fuzzing and sanitizers"). Each has its own
+# Sanitizers and fuzzing (docs/development.md "Fuzzing and sanitizers"). Each has its own
 # build directory; SAN_JOBS bounds the compile and test parallelism (the
 # sanitizer builds are slow and memory hungry).
 SAN_JOBS ?= 2

@@ -1,5 +1,5 @@
 """IP allowlist (auth.allow) and the satisfy any|all policy with nginx
-semantics (design §2, §3 step 4; README.md ("Authentication and access control") table), against the real
+semantics (design §2, §3 step 4; docs/access-control.md table), against the real
 binary over TLS, IPv4 and IPv6."""
 
 import unittest

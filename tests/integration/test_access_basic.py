@@ -349,7 +349,7 @@ class UsersFileErrorsTest(AccessBase):
         self.assertIn(missing, ag.stderr())
 
     def test_check_lists_every_unsupported_line(self):
-        """README.md ("Authentication and access control") (migrating): `airgate check` lists every unsupported line with its number."""
+        """docs/access-control.md (migrating): `airgate check` lists every unsupported line with its number."""
         h = VECTORS_BY_USER["apr1"]
         path = self.users_file("ok1:%s\nbad1:{PLAIN}x\nok2:%s\nbad2:8uX/siwsNxRdo\n" % (h, h), "mixed-users")
         cfg = write_config(self.tmp, self.config("http://127.0.0.1:%d" % free_port(),

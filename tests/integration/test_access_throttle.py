@@ -1,4 +1,4 @@
-"""Throttle (design §2 auth.throttle, §3 step 4; README.md ("Authentication and access control")): after
+"""Throttle (design §2 auth.throttle, §3 step 4; docs/access-control.md): after
 max_failures failed logins from one client within window, 429 with
 Retry-After for block, without checking passwords."""
 
@@ -138,7 +138,7 @@ class ThrottleTest(AccessBase):
         self.assert_429(self.get(ag, up, GOOD + [("X-Forwarded-For", "203.0.113.99")])[0])
 
     def test_max_failures_zero_disables(self):
-        """README.md ("Authentication and access control"): `max_failures: 0` disables the throttle."""
+        """docs/access-control.md: `max_failures: 0` disables the throttle."""
         up = self.start_upstream()
         ag = self.start_throttled(up, {"max_failures": 0, "window": "60s", "block": "300s"})
         for _ in range(12):

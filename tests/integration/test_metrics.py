@@ -1,4 +1,4 @@
-"""Admin endpoint (issue 4 "Admin endpoint", design §7, README.md
+"""Admin endpoint (issue 4 "Admin endpoint", design §7, docs/operations.md
 "Monitoring") on the real binary:
 
 - /metrics parsed strictly as Prometheus text exposition 0.0.4: every sample

@@ -1,4 +1,4 @@
-"""Reload (issue 4 "Reload and shutdown", design §7, README.md
+"""Reload (issue 4 "Reload and shutdown", design §7, docs/operations.md
 "Reloading and shutdown"), on the real binary:
 
 - SIGHUP applies a changed users file and a changed config (allowlist),
@@ -179,7 +179,7 @@ class SighupConfigTest(ReloadCase):
         self.assertEqual(reload_counts(ag), {"success": 1, "failure": 0})
 
     def test_keepalive_connection_follows_reload(self):
-        # README.md: new requests - also on already open keep-alive
+        # docs/operations.md: new requests - also on already open keep-alive
         # connections - use the new snapshot.
         users, ag = self.start_with_users("first-password-1")
         old, new = basic("alice", "first-password-1"), basic("alice", "second-password-2")

@@ -1,5 +1,5 @@
 """TLS management (issue 4, design §2 `listen.tls`, `headers.hsts`,
-`redirect_to_https`; README.md "TLS") with real clients:
+`redirect_to_https`; docs/tls.md) with real clients:
 
 - SNI: exact and `*.` names pick their certificate (checked by fingerprint,
   with `openssl s_client -servername` and Python ssl `server_hostname`);
