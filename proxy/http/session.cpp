@@ -21,6 +21,7 @@
 #include "http/relay.hpp"
 #include "http/rules/error_page.hpp"
 #include "http/rules/headers.hpp"
+#include "upstream/route.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_executor.hpp>
@@ -155,7 +156,7 @@ class Session {
  private:
   // Everything one request/response exchange accumulates; logged once.
   struct Exchange {
-    server::RuntimePtr rt;
+    runtime::RuntimePtr rt;
     observe::AccessEntry log;
     Clock::time_point start = Clock::now();
     std::string client_address;
@@ -170,7 +171,7 @@ class Session {
     std::string request_id;
   };
 
-  asio::awaitable<bool> handshake(const server::Runtime& rt);
+  asio::awaitable<bool> handshake(const runtime::Runtime& rt);
   asio::awaitable<Head> read_head(const config::Limits& limits, std::size_t& head_len, std::string& problem);
   asio::awaitable<bool> exchange();
   std::optional<Failure> parse_head(Exchange& ex, std::size_t head_len);
@@ -189,7 +190,7 @@ class Session {
   asio::awaitable<void> close_client();
   asio::awaitable<bool> wait_for_next_request();
 
-  asio::awaitable<bool> read_proxy_header(const server::Runtime& rt);
+  asio::awaitable<bool> read_proxy_header(const runtime::Runtime& rt);
   template <class F>
   asio::awaitable<std::invoke_result_t<F>> run_blocking(F f);
 
@@ -278,7 +279,7 @@ asio::awaitable<bool> Session::wait_for_next_request() {
 
 // Step 1: the PROXY protocol header (v1 or v2), believed only from
 // trusted_proxies; its source address becomes the peer.
-asio::awaitable<bool> Session::read_proxy_header(const server::Runtime& rt) {
+asio::awaitable<bool> Session::read_proxy_header(const runtime::Runtime& rt) {
   if (!rt.trusted_proxies.contains(peer_ip_)) {
     spdlog::warn("{}: PROXY protocol header from a peer not in trusted_proxies; connection closed", peer_address_);
     co_return false;
@@ -305,7 +306,7 @@ asio::awaitable<bool> Session::read_proxy_header(const server::Runtime& rt) {
   }
 }
 
-asio::awaitable<bool> Session::handshake(const server::Runtime& rt) {
+asio::awaitable<bool> Session::handshake(const runtime::Runtime& rt) {
   client_.expires_after(rt.config->limits.handshake_timeout);
   // Bytes read past a PROXY header already belong to the TLS handshake.
   if (buffer_.size()) {
@@ -752,7 +753,7 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
   const bool has_body = p.chunked() || (p.content_length() && *p.content_length() > 0);
   const bool upgrade = ex.may_upgrade && !has_body && is_websocket_request(req);
   const std::string path(req.target().substr(0, req.target().find('?')));
-  const upstream::Peer& peer = ex.rt->route(path);
+  const upstream::Peer& peer = upstream::route(ex.rt->config->routes, ex.rt->peers, path);
   const config::Upstream& up = *peer.cfg;
   ex.log.upstream = peer.cfg->url.authority();
 

@@ -4,7 +4,7 @@
 
 #include "http/relay.hpp"
 #include "observe/metrics.hpp"
-#include "server/runtime.hpp"
+#include "runtime/runtime.hpp"
 #include "upstream/pool.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -32,7 +32,7 @@ struct WorkerContext {
   std::unordered_map<std::uint64_t, net::Stream*> idle;
   std::uint64_t next_session_id = 0;
   asio::thread_pool* blocking = nullptr;            // password hash verification
-  std::function<server::RuntimePtr()> runtime;      // current snapshot
+  std::function<runtime::RuntimePtr()> runtime;     // current snapshot
   std::atomic<std::size_t>* active_connections = nullptr;
   observe::Metrics* metrics = nullptr;
 };
