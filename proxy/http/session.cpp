@@ -18,6 +18,7 @@
 #include "access/proxy_protocol.hpp"
 #include "config/units.hpp"
 #include "core/ids.hpp"
+#include "core/reason.hpp"
 #include "http/relay.hpp"
 #include "http/rules/error_page.hpp"
 #include "http/rules/headers.hpp"
@@ -44,6 +45,7 @@ using net::Stream;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 using Clock = std::chrono::steady_clock;
+using core::Reason;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kIdleRead = 2 * 1024;
@@ -60,12 +62,18 @@ enum class Head { ok, closed, timeout, too_large, malformed };
 // when the response already started).
 struct Failure {
   int status = 0;
-  std::string reason;   // snake_case, for log and metrics
+  Reason reason;        // for log, metrics and the error body
   std::string message;  // plain words, shown to the client
 };
 
-Failure fail(int status, std::string reason, std::string message) {
-  return Failure{status, std::move(reason), std::move(message)};
+// The reason's default status.
+Failure fail(Reason reason, std::string message) {
+  return Failure{core::default_status(reason), reason, std::move(message)};
+}
+
+// Another status than the default (client_gone once the response started).
+Failure fail(int status, Reason reason, std::string message) {
+  return Failure{status, reason, std::move(message)};
 }
 
 std::string seconds_text(config::Duration d) { return config::format_duration(d); }
@@ -74,15 +82,15 @@ Failure upstream_connect_failure(upstream::ConnectFailure f, const config::Upstr
   using F = upstream::ConnectFailure;
   switch (f) {
     case F::refused:
-      return {502, "upstream_refused", "the upstream refused the connection (is Airbyte running and listening?)"};
+      return fail(Reason::upstream_refused, "the upstream refused the connection (is Airbyte running and listening?)");
     case F::timeout:
-      return {504, "upstream_connect_timeout", "upstream connect timeout (" + seconds_text(up.connect_timeout) + ") exceeded"};
+      return fail(Reason::upstream_connect_timeout, "upstream connect timeout (" + seconds_text(up.connect_timeout) + ") exceeded");
     case F::resolve:
-      return {502, "upstream_resolve", "the upstream host name could not be resolved"};
+      return fail(Reason::upstream_resolve, "the upstream host name could not be resolved");
     case F::tls_handshake:
-      return {502, "upstream_tls", "the TLS handshake with the upstream failed (certificate not trusted or not matching?)"};
+      return fail(Reason::upstream_tls, "the TLS handshake with the upstream failed (certificate not trusted or not matching?)");
     default:
-      return {502, "upstream_unreachable", "the upstream could not be reached"};
+      return fail(Reason::upstream_unreachable, "the upstream could not be reached");
   }
 }
 
@@ -90,21 +98,21 @@ Failure upstream_connect_failure(upstream::ConnectFailure f, const config::Upstr
 Failure body_failure(RelayResult result, const config::Config& cfg, const config::Upstream& up) {
   switch (result) {
     case RelayResult::too_large:
-      return fail(413, "body_too_large", "request body larger than " + config::format_size(cfg.limits.max_body_size));
+      return fail(Reason::body_too_large, "request body larger than " + config::format_size(cfg.limits.max_body_size));
     case RelayResult::client_timeout:
-      return fail(408, "client_body_timeout",
+      return fail(Reason::client_body_timeout,
                   "request body not received within client_body_timeout (" + seconds_text(cfg.limits.client_body_timeout) + ")");
     case RelayResult::client_too_slow:
-      return fail(408, "client_body_too_slow",
+      return fail(Reason::client_body_too_slow,
                   "request body arrived slower than client_body_min_rate (" +
                       config::format_size(cfg.limits.client_body_min_rate) + " per second)");
     case RelayResult::client_error:
-      return fail(400, "client_body_error",
+      return fail(Reason::client_body_error,
                   "the request body could not be read (malformed chunked encoding or connection closed)");
     case RelayResult::peer_timeout:
-      return fail(504, "upstream_send_timeout", "upstream send timeout (" + seconds_text(up.send_timeout) + ") exceeded");
+      return fail(Reason::upstream_send_timeout, "upstream send timeout (" + seconds_text(up.send_timeout) + ") exceeded");
     default:
-      return fail(502, "upstream_write_failed", "the upstream closed the connection while the request body was sent");
+      return fail(Reason::upstream_write_failed, "the upstream closed the connection while the request body was sent");
   }
 }
 
@@ -447,13 +455,13 @@ asio::awaitable<bool> Session::exchange() {
     case Head::too_large:
       ex.json_errors = rules::wants_json({}, request_line_path());
       ex.head_request = request_line_method() == "HEAD";
-      co_await reply(ex, fail(431, "header_too_large",
+      co_await reply(ex, fail(Reason::header_too_large,
                           "request line and headers larger than " + config::format_size(cfg.limits.max_header_size)),
                      true);
       co_return false;
     case Head::malformed:
       ex.head_request = request_line_method() == "HEAD";
-      co_await reply(ex, fail(400, "malformed_request", "malformed request: " + problem), true);
+      co_await reply(ex, fail(Reason::malformed_request, "malformed request: " + problem), true);
       co_return false;
   }
   ++exchanges_;
@@ -474,7 +482,7 @@ asio::awaitable<bool> Session::exchange() {
     const bool has_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
     ExtraFields extra;
     extra.emplace_back(bhttp::field::location, location);
-    co_await reply(ex, fail(308, "redirect_to_https", "this site is served over HTTPS: " + location), has_body,
+    co_await reply(ex, fail(Reason::redirect_to_https, "this site is served over HTTPS: " + location), has_body,
                    std::move(extra));
     co_return ex.keep_alive;
   }
@@ -503,7 +511,7 @@ asio::awaitable<bool> Session::exchange() {
       // Never a truncated body that looks complete: drop the connection.
       ex.log.reason = f->reason;
       spdlog::warn("{} {} {} -> {} after the response started; connection closed: {}", ex.client_address,
-                   ex.log.method, ex.log.target, f->reason, f->message);
+                   ex.log.method, ex.log.target, core::log_word(f->reason), f->message);
       finish_log(ex, ex.log.status ? ex.log.status : f->status);
       co_return false;
     }
@@ -516,14 +524,14 @@ asio::awaitable<bool> Session::exchange() {
 // Step 2 (parse) and the RFC 9112 smuggling defences.
 std::optional<Failure> Session::parse_head(Exchange& ex, std::size_t head_len) {
   std::string_view head(static_cast<const char*>(buffer_.data().data()), head_len);
-  auto bad = [](std::string why) { return fail(400, "malformed_request", "malformed request: " + why); };
+  auto bad = [](std::string why) { return fail(Reason::malformed_request, "malformed request: " + why); };
   if (auto why = rules::check_raw_head(head); !why.empty()) return bad(why);
   ex.head_request = request_line_method() == "HEAD";
   // A well-formed version other than 1.0 and 1.1 ("HTTP/2.0" sent as text)
   // is 505, not a parse error (RFC 9110 §15.6.6).
   if (const int version = rules::request_line_version(head); version >= 0 && version != 10 && version != 11) {
     ex.log.method = std::string(request_line_method());
-    return fail(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are supported");
+    return fail(Reason::http_version_not_supported, "only HTTP/1.0 and HTTP/1.1 are supported");
   }
 
   auto& p = parser_.emplace();
@@ -555,7 +563,7 @@ std::optional<Failure> Session::parse_head(Exchange& ex, std::size_t head_len) {
   ex.keep_alive = req.keep_alive();
 
   if (req.version() != 10 && req.version() != 11)
-    return fail(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are supported");
+    return fail(Reason::http_version_not_supported, "only HTTP/1.0 and HTTP/1.1 are supported");
   if (req.version() == 11 && req.count(bhttp::field::host) != 1)
     return bad(req.count(bhttp::field::host) ? "more than one Host header" : "missing Host header");
   if (req.count(bhttp::field::host) > 1) return bad("more than one Host header");
@@ -616,7 +624,7 @@ std::optional<Failure> Session::apply_access(Exchange& ex, const access::AccessD
   const auto& rt = *ex.rt;
   auto& ac = *rt.access;
   ex.log.reason = d.reason;
-  if (d.outcome != access::Outcome::allow) worker_.metrics->auth_failure(d.reason);
+  if (d.outcome != access::Outcome::allow) worker_.metrics->failure(d.reason);
 
   // Our credential never travels upstream unless asked for (design §3 step 6);
   // a Bearer token in Authorization is the upstream's and passes untouched.
@@ -629,10 +637,10 @@ std::optional<Failure> Session::apply_access(Exchange& ex, const access::AccessD
   using access::Outcome;
   switch (d.outcome) {
     case Outcome::allow:
-      if (d.reason == "basic_auth") ex.log.user = d.user;
+      if (d.reason == Reason::basic_auth) ex.log.user = d.user;
       // A tunnel carries bytes nobody checks: only for a request that
       // passed access control, never for a public path.
-      ex.may_upgrade = d.reason != "public_path";
+      ex.may_upgrade = d.reason != Reason::public_path;
       return std::nullopt;
     case Outcome::unauthorized: {
       ex.extra.emplace_back(bhttp::field::www_authenticate, ac.www_authenticate());
@@ -659,7 +667,7 @@ std::optional<Failure> Session::check_limits(Exchange& ex) {
   const auto max = ex.rt->config->limits.max_body_size;
   auto& p = *parser_;
   if (max != 0 && p.content_length() && *p.content_length() > max)
-    return fail(413, "body_too_large", "request body larger than " + config::format_size(max));
+    return fail(Reason::body_too_large, "request body larger than " + config::format_size(max));
   return std::nullopt;
 }
 
@@ -768,7 +776,7 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
     upload_slot = access::upload_slots().acquire(ex.client_address, cfg.limits.max_uploads_per_client);
     if (!upload_slot) {
       ex.extra.emplace_back(bhttp::field::retry_after, "1");
-      co_return fail(429, "too_many_uploads",
+      co_return fail(Reason::too_many_uploads,
                      "too many uploads from your address at once (limit " +
                          std::to_string(cfg.limits.max_uploads_per_client) + "); try again when one has finished");
     }
@@ -779,7 +787,7 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     client_.expires_after(cfg.limits.client_body_timeout);
     auto [ec, n] = co_await asio::async_write(client_, asio::buffer(kContinue), use_tuple);
-    if (ec) co_return fail(400, "client_gone", "client closed the connection");
+    if (ec) co_return fail(Reason::client_gone, "client closed the connection");
   }
 
   std::string body;
@@ -820,8 +828,8 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
       upstream.reset();
       if (may_retry) continue;
       if (wec == beast::error::timeout)
-        co_return fail(504, "upstream_send_timeout", "upstream send timeout (" + seconds_text(up.send_timeout) + ") exceeded");
-      co_return fail(502, "upstream_write_failed", "the upstream closed the connection while the request was sent");
+        co_return fail(Reason::upstream_send_timeout, "upstream send timeout (" + seconds_text(up.send_timeout) + ") exceeded");
+      co_return fail(Reason::upstream_write_failed, "the upstream closed the connection while the request was sent");
     }
 
     // Step 7: stream the request body through a fixed buffer.
@@ -869,9 +877,9 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
       continue;
     }
     if (rec == beast::error::timeout)
-      co_return fail(504, "upstream_read_timeout", "upstream read timeout (" + seconds_text(up.read_timeout) + ") exceeded");
-    if (closed) co_return fail(502, "upstream_closed", "the upstream closed the connection without sending a response");
-    co_return fail(502, "upstream_bad_response", "the upstream sent an invalid response");
+      co_return fail(Reason::upstream_read_timeout, "upstream read timeout (" + seconds_text(up.read_timeout) + ") exceeded");
+    if (closed) co_return fail(Reason::upstream_closed, "the upstream closed the connection without sending a response");
+    co_return fail(Reason::upstream_bad_response, "the upstream sent an invalid response");
   }
 
   auto& res = rp->get();
@@ -882,7 +890,7 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
                                                                               join_fields(res, bhttp::field::connection), true, true});
   if (status == 101 && !tunnel) {
     upstream->close();
-    co_return fail(502, "upstream_bad_response", upgrade ? "the upstream switched to a protocol other than WebSocket"
+    co_return fail(Reason::upstream_bad_response, upgrade ? "the upstream switched to a protocol other than WebSocket"
                                                          : "the upstream switched protocols without being asked to");
   }
   const bool response_has_body = !(is_head || status == 204 || status == 304 || tunnel);
@@ -906,7 +914,7 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
                                                use_tuple);
     if (wec) {
       upstream->close();
-      co_return fail(status, "client_gone", "client closed the connection");
+      co_return fail(status, Reason::client_gone, "client closed the connection");
     }
     co_await run_tunnel(client_, buffer_, *upstream, upstream_buffer, up.read_timeout);
     finish_log(ex, status);
@@ -926,10 +934,10 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
   if (r.result != RelayResult::ok) {
     upstream->close();
     if (r.result == RelayResult::peer_timeout)
-      co_return fail(504, "upstream_read_timeout", "upstream read timeout (" + seconds_text(up.read_timeout) + ") exceeded mid-response");
+      co_return fail(Reason::upstream_read_timeout, "upstream read timeout (" + seconds_text(up.read_timeout) + ") exceeded mid-response");
     if (r.result == RelayResult::client_timeout || r.result == RelayResult::client_error)
-      co_return fail(status, "client_gone", "client stopped reading the response");
-    co_return fail(502, "upstream_truncated", "the upstream closed the connection mid-response");
+      co_return fail(status, Reason::client_gone, "client stopped reading the response");
+    co_return fail(Reason::upstream_truncated, "the upstream closed the connection mid-response");
   }
   const bool body_done = r.complete;
 
@@ -962,7 +970,7 @@ asio::awaitable<void> Session::reply(Exchange& ex, Failure f, bool close, ExtraF
   ex.log.reason = f.reason;
   if (f.status >= 500 || f.status == 413 || f.status == 431 || f.status == 400)
     spdlog::warn("{} {} {} -> {} {}: {}", ex.client_address, ex.log.method.empty() ? "-" : ex.log.method,
-                 ex.log.target.empty() ? "-" : ex.log.target, f.status, f.reason, f.message);
+                 ex.log.target.empty() ? "-" : ex.log.target, f.status, core::log_word(f.reason), f.message);
   std::string out;
   out.reserve(256 + page.body.size());
   out.append("HTTP/1.1 ").append(std::to_string(f.status)).append(" ").append(rules::status_text(f.status)).append("\r\n");
@@ -981,7 +989,8 @@ asio::awaitable<void> Session::reply(Exchange& ex, Failure f, bool close, ExtraF
   if (ec) {
     ex.keep_alive = false;
     ex.log.bytes_sent = 0;
-    spdlog::debug("{}: the {} reply ({}) could not be sent: {}", ex.client_address, f.status, f.reason, ec.message());
+    spdlog::debug("{}: the {} reply ({}) could not be sent: {}", ex.client_address, f.status, core::log_word(f.reason),
+                  ec.message());
     finish_log(ex, 499);
     co_return;
   }
@@ -996,7 +1005,8 @@ void Session::finish_log(Exchange& ex, int status) {
   ex.log.duration_s = std::chrono::duration<double>(Clock::now() - ex.start).count();
   if (ex.rt->access_log) ex.rt->access_log->write(ex.log);
   worker_.metrics->request(status, ex.log.duration_s);
-  if (ex.log.reason.rfind("upstream_", 0) == 0) worker_.metrics->upstream_error(ex.log.reason);
+  if (ex.log.reason && core::metric_family(*ex.log.reason) == core::MetricFamily::upstream_error)
+    worker_.metrics->failure(*ex.log.reason);
 }
 
 }  // namespace airgate::http
