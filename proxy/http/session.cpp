@@ -19,9 +19,10 @@
 #include "config/units.hpp"
 #include "core/ids.hpp"
 #include "core/reason.hpp"
-#include "http/relay.hpp"
 #include "http/rules/error_page.hpp"
 #include "http/rules/headers.hpp"
+#include "upstream/exchange.hpp"
+#include "upstream/relay.hpp"
 #include "upstream/route.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -52,8 +53,11 @@ constexpr std::size_t kIdleRead = 2 * 1024;
 
 namespace {
 
-using RequestParser = bhttp::request_parser<bhttp::buffer_body>;
-using ResponseParser = bhttp::response_parser<bhttp::buffer_body>;
+using upstream::RequestParser;
+using upstream::ResponseParser;
+using upstream::PooledFlatBuffer;
+using upstream::RelayBuffer;
+using upstream::RelayResult;
 
 // Head read outcome (step 2).
 enum class Head { ok, closed, timeout, too_large, malformed };
@@ -91,6 +95,22 @@ Failure upstream_connect_failure(upstream::ConnectFailure f, const config::Upstr
       return fail(Reason::upstream_tls, "the TLS handshake with the upstream failed (certificate not trusted or not matching?)");
     default:
       return fail(Reason::upstream_unreachable, "the upstream could not be reached");
+  }
+}
+
+// A failure of the upstream exchange other than connecting or the request body.
+Failure upstream_failure(Reason reason, const config::Upstream& up) {
+  switch (reason) {
+    case Reason::upstream_send_timeout:
+      return fail(reason, "upstream send timeout (" + seconds_text(up.send_timeout) + ") exceeded");
+    case Reason::upstream_write_failed:
+      return fail(reason, "the upstream closed the connection while the request was sent");
+    case Reason::upstream_read_timeout:
+      return fail(reason, "upstream read timeout (" + seconds_text(up.read_timeout) + ") exceeded");
+    case Reason::upstream_closed:
+      return fail(reason, "the upstream closed the connection without sending a response");
+    default:
+      return fail(Reason::upstream_bad_response, "the upstream sent an invalid response");
   }
 }
 
@@ -792,7 +812,7 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
 
   std::string body;
   if (buffer_body) {
-    const auto r = co_await read_request_body(client_, buffer_, body_length, body, cfg.limits);
+    const auto r = co_await upstream::read_request_body(client_, buffer_, body_length, body, cfg.limits);
     ex.log.bytes_received = r.bytes;
     request_body_read_ = r.complete;
     if (r.result != RelayResult::ok) co_return body_failure(r.result, cfg, up);
@@ -800,87 +820,34 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
 
   const std::string request_head = upstream_request_head(ex, upgrade);
 
-  // A pooled connection that the upstream closed meanwhile fails on the first
-  // write, or answers with an EOF instead of a response: the exchange is then
-  // retried once on a fresh connection, as long as no body byte was consumed.
-  std::optional<Stream> upstream;
-  std::optional<ResponseParser> rp;
   RelayBuffer buffer(worker_.buffers);
   PooledFlatBuffer pooled_upstream_buffer(worker_.flat_buffers);
   beast::flat_buffer& upstream_buffer = pooled_upstream_buffer.buffer;
-  for (int attempt = 0;; ++attempt) {
-    upstream = worker_.pool.take(peer.key);
-    const bool may_retry = upstream.has_value() && attempt == 0;
-    if (!upstream) {
-      auto connected = co_await upstream::connect(peer);
-      if (!connected.stream) co_return upstream_connect_failure(connected.failure, up);
-      upstream = std::move(connected.stream);
-    }
-    upstream->expires_after(up.send_timeout);
-    // The head and a body read into memory leave in one write (one TLS
-    // record, one syscall); without a body, a plain send.
-    const std::array<asio::const_buffer, 2> head_and_body{asio::buffer(request_head.data(), request_head.size()),
-                                                          asio::buffer(body.data(), body.size())};
-    auto [wec, wn] = body.empty() ? co_await asio::async_write(*upstream, head_and_body[0], use_tuple)
-                                  : co_await asio::async_write(*upstream, head_and_body, use_tuple);
-    if (wec) {
-      upstream->close();
-      upstream.reset();
-      if (may_retry) continue;
-      if (wec == beast::error::timeout)
-        co_return fail(Reason::upstream_send_timeout, "upstream send timeout (" + seconds_text(up.send_timeout) + ") exceeded");
-      co_return fail(Reason::upstream_write_failed, "the upstream closed the connection while the request was sent");
-    }
-
-    // Step 7: stream the request body through a fixed buffer.
-    if (has_body && !buffer_body) {
-      // The head was read through a small buffer; the body moves in large reads.
-      buffer_.reserve(kReadChunk);
-      // A chunk whose announced size alone crosses max_body_size is refused
-      // when its size line arrives, not after waiting for its bytes.
-      if (p.chunked() && cfg.limits.max_body_size != 0) p.body_limit(cfg.limits.max_body_size);
-      auto r = p.chunked() ? co_await relay_request_body(client_, buffer_, p, *upstream, buffer, cfg.limits, up)
-                           : co_await relay_request_exact(client_, buffer_, p.content_length().value_or(0), *upstream,
-                                                          buffer, cfg.limits, up);
-      ex.log.bytes_received = r.bytes;
-      request_body_read_ = r.complete;
-      if (r.result != RelayResult::ok) {
-        upstream->close();
-        co_return body_failure(r.result, cfg, up);
-      }
-    }
-
-    // Step 8: the response head. Interim 1xx responses other than 101 are skipped.
-    error_code rec;
-    for (;;) {
-      rp.emplace();
-      rp->header_limit(static_cast<std::uint32_t>(std::max<std::uint64_t>(cfg.limits.max_header_size, 64 * 1024)));
-      rp->body_limit(boost::none);
-      if (is_head) rp->skip(true);
-      upstream->expires_after(up.read_timeout);
-      auto [ec, n] = co_await bhttp::async_read_header(*upstream, upstream_buffer, *rp, use_tuple);
-      if (ec) {
-        rec = ec;
-        break;
-      }
-      const unsigned status = rp->get().result_int();
-      if (status >= 200 || status == 101) break;
-    }
-    if (!rec) break;
-    upstream->close();
-    const bool closed = rec == bhttp::error::end_of_stream || rec == asio::error::eof ||
-                        rec == asio::error::connection_reset || rec == asio::error::broken_pipe ||
-                        rec == asio::ssl::error::stream_truncated;
-    if (closed && may_retry && (!has_body || buffer_body) && !rp->got_some()) {
-      upstream.reset();
-      upstream_buffer.clear();
-      continue;
-    }
-    if (rec == beast::error::timeout)
-      co_return fail(Reason::upstream_read_timeout, "upstream read timeout (" + seconds_text(up.read_timeout) + ") exceeded");
-    if (closed) co_return fail(Reason::upstream_closed, "the upstream closed the connection without sending a response");
-    co_return fail(Reason::upstream_bad_response, "the upstream sent an invalid response");
+  upstream::StreamedBody streamed{client_, buffer_, p};
+  const bool stream_body = has_body && !buffer_body;
+  if (stream_body) {
+    // The head was read through a small buffer; the body moves in large reads.
+    buffer_.reserve(kReadChunk);
+    // A chunk whose announced size alone crosses max_body_size is refused
+    // when its size line arrives, not after waiting for its bytes.
+    if (p.chunked() && cfg.limits.max_body_size != 0) p.body_limit(cfg.limits.max_body_size);
   }
+  const upstream::ExchangeRequest request{peer, request_head, body, stream_body ? &streamed : nullptr, is_head,
+                                          cfg.limits};
+  upstream::ExchangeResult exchanged;
+  co_await upstream::exchange(worker_.pool, request, upstream_buffer, buffer, exchanged);
+  if (exchanged.body) {
+    ex.log.bytes_received = exchanged.body->bytes;
+    request_body_read_ = exchanged.body->complete;
+  }
+  if (exchanged.failure) {
+    if (exchanged.connect != upstream::ConnectFailure::none) co_return upstream_connect_failure(exchanged.connect, up);
+    if (exchanged.body && exchanged.body->result != RelayResult::ok)
+      co_return body_failure(exchanged.body->result, cfg, up);
+    co_return upstream_failure(*exchanged.failure, up);
+  }
+  std::optional<Stream>& upstream = exchanged.stream;
+  std::optional<ResponseParser>& rp = exchanged.response;
 
   auto& res = rp->get();
   const int status = static_cast<int>(res.result_int());
@@ -916,7 +883,7 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
       upstream->close();
       co_return fail(status, Reason::client_gone, "client closed the connection");
     }
-    co_await run_tunnel(client_, buffer_, *upstream, upstream_buffer, up.read_timeout);
+    co_await upstream::run_tunnel(client_, buffer_, *upstream, upstream_buffer, up.read_timeout);
     finish_log(ex, status);
     ex.keep_alive = false;
     co_return std::nullopt;
@@ -926,10 +893,11 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
   // it (one TLS record, one syscall), else at once, so a client sees the
   // status of a slow or streaming response without waiting.
   auto r = response_has_body && !has_length
-               ? co_await relay_response_body(*upstream, upstream_buffer, *rp, client_, response_head, rechunk,
-                                              buffer, cfg.limits, up)
-               : co_await relay_response_exact(*upstream, upstream_buffer, response_has_body ? *rp->content_length() : 0,
-                                               client_, response_head, buffer, cfg.limits, up);
+               ? co_await upstream::relay_response_body(*upstream, upstream_buffer, *rp, client_, response_head,
+                                                        rechunk, buffer, cfg.limits, up)
+               : co_await upstream::relay_response_exact(*upstream, upstream_buffer,
+                                                         response_has_body ? *rp->content_length() : 0, client_,
+                                                         response_head, buffer, cfg.limits, up);
   ex.log.bytes_sent = r.bytes;
   if (r.result != RelayResult::ok) {
     upstream->close();
