@@ -112,36 +112,36 @@ Evaluation AccessControl::evaluate(const AccessInput& in) {
   ev.allowlist_configured = m.allow_on;
   AccessDecision& d = ev.decision;
   d.credential_in_proxy_authorization = is_basic_scheme(in.proxy_authorization);
-  auto deny = [&](Outcome o, const char* reason) {
+  auto deny = [&](Outcome o, core::Reason reason) {
     d.outcome = o;
     d.reason = reason;
     return ev;
   };
 
   if (m.public_paths.count(std::string(in.path))) {
-    d.reason = "public_path";
+    d.reason = core::Reason::public_path;
     return ev;
   }
   if (!m.allow_on && !m.basic_on) {
-    d.reason = "no_checks";
+    d.reason = core::Reason::no_checks;
     return ev;
   }
   if (auto retry = m.throttle.blocked(ev.client, in.now)) {
     d.retry_after = *retry;
-    return deny(Outcome::too_many_requests, "throttled");
+    return deny(Outcome::too_many_requests, core::Reason::throttled);
   }
 
   ev.allowlist_passed = m.allow_on && m.allow.contains(ev.client);
   if (m.auth.satisfy == config::Satisfy::any) {
     if (ev.allowlist_passed) {
-      d.reason = "allowlist";
+      d.reason = core::Reason::allowlist;
       return ev;
     }
-    if (!m.basic_on) return deny(Outcome::forbidden, "ip_not_allowed");
+    if (!m.basic_on) return deny(Outcome::forbidden, core::Reason::ip_not_allowed);
   } else {
-    if (m.allow_on && !ev.allowlist_passed) return deny(Outcome::forbidden, "ip_not_allowed");
+    if (m.allow_on && !ev.allowlist_passed) return deny(Outcome::forbidden, core::Reason::ip_not_allowed);
     if (!m.basic_on) {
-      d.reason = "allowlist";
+      d.reason = core::Reason::allowlist;
       return ev;
     }
   }
@@ -154,11 +154,11 @@ Evaluation AccessControl::evaluate(const AccessInput& in) {
     cred = parse_basic(in.authorization);
   }
   if (cred.status == CredentialStatus::absent) {
-    return deny(Outcome::unauthorized, "missing_credentials");
+    return deny(Outcome::unauthorized, core::Reason::missing_credentials);
   }
   if (cred.status == CredentialStatus::malformed) {
     m.throttle.record_failure(ev.client, in.now);
-    return deny(Outcome::unauthorized, "malformed_credentials");
+    return deny(Outcome::unauthorized, core::Reason::malformed_credentials);
   }
   d.credential_present = true;
   d.user = cred.user;
@@ -170,7 +170,7 @@ Evaluation AccessControl::evaluate(const AccessInput& in) {
     p.cache_key = m.cache.key(cred.user, cred.password);
     if (m.cache.contains(p.cache_key, in.now)) {
       wipe(cred.password);
-      d.reason = "basic_auth";
+      d.reason = core::Reason::basic_auth;
       return ev;
     }
     p.hash = it->second;
@@ -182,7 +182,7 @@ Evaluation AccessControl::evaluate(const AccessInput& in) {
   wipe(cred.password);
   // Provisional decision, replaced by complete().
   d.outcome = Outcome::unauthorized;
-  d.reason = p.known_user ? "invalid_password" : "unknown_user";
+  d.reason = p.known_user ? core::Reason::invalid_password : core::Reason::unknown_user;
   ev.pending = std::move(p);
   return ev;
 }
@@ -204,12 +204,12 @@ AccessDecision AccessControl::complete(Evaluation ev, bool verified, Clock::time
     m.cache.insert(p.cache_key, now);
     m.throttle.record_success(ev.client, now);
     d.outcome = Outcome::allow;
-    d.reason = "basic_auth";
+    d.reason = core::Reason::basic_auth;
     return d;
   }
   m.throttle.record_failure(ev.client, now);
   d.outcome = Outcome::unauthorized;
-  d.reason = p.known_user ? "invalid_password" : "unknown_user";
+  d.reason = p.known_user ? core::Reason::invalid_password : core::Reason::unknown_user;
   return d;
 }
 

@@ -35,6 +35,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "core/reason.hpp"
 
 #include <boost/asio/ip/address.hpp>
 
@@ -68,11 +69,11 @@ enum class Outcome {
 
 struct AccessDecision {
   Outcome outcome = Outcome::allow;
-  // Stable snake_case reason, for the access log and metrics labels:
-  // "public_path", "no_checks", "allowlist", "basic_auth" (allow reasons);
-  // "missing_credentials", "malformed_credentials", "unknown_user",
-  // "invalid_password", "ip_not_allowed", "throttled" (deny reasons).
-  std::string reason;
+  // For the access log and metrics labels; set on every final decision:
+  // public_path, no_checks, allowlist, basic_auth (allow reasons);
+  // missing_credentials, malformed_credentials, unknown_user,
+  // invalid_password, ip_not_allowed, throttled (deny reasons).
+  core::Reason reason = core::Reason::no_checks;
   std::string user;                    // authenticated (or attempted) user name, may be empty
   std::chrono::seconds retry_after{0}; // for too_many_requests
   // Where the basic credential is (or would be) taken from, so the session

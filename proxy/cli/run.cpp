@@ -4,6 +4,7 @@
 #include "config/load.hpp"
 #include "core/fd_limit.hpp"
 #include "observe/log.hpp"
+#include "runtime/runtime.hpp"
 #include "selfcheck/selfcheck.hpp"
 #include "server/server.hpp"
 
@@ -79,7 +80,7 @@ int cmd_check(const std::optional<std::string>& config_path) {
   if (!cfg) return kExitUsage;
   // Beyond the YAML: the users file, certificates and keys load as at start.
   try {
-    server::build_runtime(cfg, /*check_only=*/true);
+    runtime::build_runtime(cfg, /*check_only=*/true);
   } catch (const std::exception& e) {
     std::cerr << e.what() << "\n";
     return kExitUsage;

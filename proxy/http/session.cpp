@@ -18,9 +18,12 @@
 #include "access/proxy_protocol.hpp"
 #include "config/units.hpp"
 #include "core/ids.hpp"
-#include "http/relay.hpp"
+#include "core/reason.hpp"
 #include "http/rules/error_page.hpp"
 #include "http/rules/headers.hpp"
+#include "upstream/exchange.hpp"
+#include "upstream/relay.hpp"
+#include "upstream/route.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_executor.hpp>
@@ -43,14 +46,18 @@ using net::Stream;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 using Clock = std::chrono::steady_clock;
+using core::Reason;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kIdleRead = 2 * 1024;
 
 namespace {
 
-using RequestParser = bhttp::request_parser<bhttp::buffer_body>;
-using ResponseParser = bhttp::response_parser<bhttp::buffer_body>;
+using upstream::RequestParser;
+using upstream::ResponseParser;
+using upstream::PooledFlatBuffer;
+using upstream::RelayBuffer;
+using upstream::RelayResult;
 
 // Head read outcome (step 2).
 enum class Head { ok, closed, timeout, too_large, malformed };
@@ -59,12 +66,18 @@ enum class Head { ok, closed, timeout, too_large, malformed };
 // when the response already started).
 struct Failure {
   int status = 0;
-  std::string reason;   // snake_case, for log and metrics
+  Reason reason;        // for log, metrics and the error body
   std::string message;  // plain words, shown to the client
 };
 
-Failure fail(int status, std::string reason, std::string message) {
-  return Failure{status, std::move(reason), std::move(message)};
+// The reason's default status.
+Failure fail(Reason reason, std::string message) {
+  return Failure{core::default_status(reason), reason, std::move(message)};
+}
+
+// Another status than the default (client_gone once the response started).
+Failure fail(int status, Reason reason, std::string message) {
+  return Failure{status, reason, std::move(message)};
 }
 
 std::string seconds_text(config::Duration d) { return config::format_duration(d); }
@@ -73,15 +86,31 @@ Failure upstream_connect_failure(upstream::ConnectFailure f, const config::Upstr
   using F = upstream::ConnectFailure;
   switch (f) {
     case F::refused:
-      return {502, "upstream_refused", "the upstream refused the connection (is Airbyte running and listening?)"};
+      return fail(Reason::upstream_refused, "the upstream refused the connection (is Airbyte running and listening?)");
     case F::timeout:
-      return {504, "upstream_connect_timeout", "upstream connect timeout (" + seconds_text(up.connect_timeout) + ") exceeded"};
+      return fail(Reason::upstream_connect_timeout, "upstream connect timeout (" + seconds_text(up.connect_timeout) + ") exceeded");
     case F::resolve:
-      return {502, "upstream_resolve", "the upstream host name could not be resolved"};
+      return fail(Reason::upstream_resolve, "the upstream host name could not be resolved");
     case F::tls_handshake:
-      return {502, "upstream_tls", "the TLS handshake with the upstream failed (certificate not trusted or not matching?)"};
+      return fail(Reason::upstream_tls, "the TLS handshake with the upstream failed (certificate not trusted or not matching?)");
     default:
-      return {502, "upstream_unreachable", "the upstream could not be reached"};
+      return fail(Reason::upstream_unreachable, "the upstream could not be reached");
+  }
+}
+
+// A failure of the upstream exchange other than connecting or the request body.
+Failure upstream_failure(Reason reason, const config::Upstream& up) {
+  switch (reason) {
+    case Reason::upstream_send_timeout:
+      return fail(reason, "upstream send timeout (" + seconds_text(up.send_timeout) + ") exceeded");
+    case Reason::upstream_write_failed:
+      return fail(reason, "the upstream closed the connection while the request was sent");
+    case Reason::upstream_read_timeout:
+      return fail(reason, "upstream read timeout (" + seconds_text(up.read_timeout) + ") exceeded");
+    case Reason::upstream_closed:
+      return fail(reason, "the upstream closed the connection without sending a response");
+    default:
+      return fail(Reason::upstream_bad_response, "the upstream sent an invalid response");
   }
 }
 
@@ -89,21 +118,21 @@ Failure upstream_connect_failure(upstream::ConnectFailure f, const config::Upstr
 Failure body_failure(RelayResult result, const config::Config& cfg, const config::Upstream& up) {
   switch (result) {
     case RelayResult::too_large:
-      return fail(413, "body_too_large", "request body larger than " + config::format_size(cfg.limits.max_body_size));
+      return fail(Reason::body_too_large, "request body larger than " + config::format_size(cfg.limits.max_body_size));
     case RelayResult::client_timeout:
-      return fail(408, "client_body_timeout",
+      return fail(Reason::client_body_timeout,
                   "request body not received within client_body_timeout (" + seconds_text(cfg.limits.client_body_timeout) + ")");
     case RelayResult::client_too_slow:
-      return fail(408, "client_body_too_slow",
+      return fail(Reason::client_body_too_slow,
                   "request body arrived slower than client_body_min_rate (" +
                       config::format_size(cfg.limits.client_body_min_rate) + " per second)");
     case RelayResult::client_error:
-      return fail(400, "client_body_error",
+      return fail(Reason::client_body_error,
                   "the request body could not be read (malformed chunked encoding or connection closed)");
     case RelayResult::peer_timeout:
-      return fail(504, "upstream_send_timeout", "upstream send timeout (" + seconds_text(up.send_timeout) + ") exceeded");
+      return fail(Reason::upstream_send_timeout, "upstream send timeout (" + seconds_text(up.send_timeout) + ") exceeded");
     default:
-      return fail(502, "upstream_write_failed", "the upstream closed the connection while the request body was sent");
+      return fail(Reason::upstream_write_failed, "the upstream closed the connection while the request body was sent");
   }
 }
 
@@ -155,7 +184,7 @@ class Session {
  private:
   // Everything one request/response exchange accumulates; logged once.
   struct Exchange {
-    server::RuntimePtr rt;
+    runtime::RuntimePtr rt;
     observe::AccessEntry log;
     Clock::time_point start = Clock::now();
     std::string client_address;
@@ -170,7 +199,7 @@ class Session {
     std::string request_id;
   };
 
-  asio::awaitable<bool> handshake(const server::Runtime& rt);
+  asio::awaitable<bool> handshake(const runtime::Runtime& rt);
   asio::awaitable<Head> read_head(const config::Limits& limits, std::size_t& head_len, std::string& problem);
   asio::awaitable<bool> exchange();
   std::optional<Failure> parse_head(Exchange& ex, std::size_t head_len);
@@ -189,7 +218,7 @@ class Session {
   asio::awaitable<void> close_client();
   asio::awaitable<bool> wait_for_next_request();
 
-  asio::awaitable<bool> read_proxy_header(const server::Runtime& rt);
+  asio::awaitable<bool> read_proxy_header(const runtime::Runtime& rt);
   template <class F>
   asio::awaitable<std::invoke_result_t<F>> run_blocking(F f);
 
@@ -278,7 +307,7 @@ asio::awaitable<bool> Session::wait_for_next_request() {
 
 // Step 1: the PROXY protocol header (v1 or v2), believed only from
 // trusted_proxies; its source address becomes the peer.
-asio::awaitable<bool> Session::read_proxy_header(const server::Runtime& rt) {
+asio::awaitable<bool> Session::read_proxy_header(const runtime::Runtime& rt) {
   if (!rt.trusted_proxies.contains(peer_ip_)) {
     spdlog::warn("{}: PROXY protocol header from a peer not in trusted_proxies; connection closed", peer_address_);
     co_return false;
@@ -305,7 +334,7 @@ asio::awaitable<bool> Session::read_proxy_header(const server::Runtime& rt) {
   }
 }
 
-asio::awaitable<bool> Session::handshake(const server::Runtime& rt) {
+asio::awaitable<bool> Session::handshake(const runtime::Runtime& rt) {
   client_.expires_after(rt.config->limits.handshake_timeout);
   // Bytes read past a PROXY header already belong to the TLS handshake.
   if (buffer_.size()) {
@@ -446,13 +475,13 @@ asio::awaitable<bool> Session::exchange() {
     case Head::too_large:
       ex.json_errors = rules::wants_json({}, request_line_path());
       ex.head_request = request_line_method() == "HEAD";
-      co_await reply(ex, fail(431, "header_too_large",
+      co_await reply(ex, fail(Reason::header_too_large,
                           "request line and headers larger than " + config::format_size(cfg.limits.max_header_size)),
                      true);
       co_return false;
     case Head::malformed:
       ex.head_request = request_line_method() == "HEAD";
-      co_await reply(ex, fail(400, "malformed_request", "malformed request: " + problem), true);
+      co_await reply(ex, fail(Reason::malformed_request, "malformed request: " + problem), true);
       co_return false;
   }
   ++exchanges_;
@@ -473,7 +502,7 @@ asio::awaitable<bool> Session::exchange() {
     const bool has_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
     ExtraFields extra;
     extra.emplace_back(bhttp::field::location, location);
-    co_await reply(ex, fail(308, "redirect_to_https", "this site is served over HTTPS: " + location), has_body,
+    co_await reply(ex, fail(Reason::redirect_to_https, "this site is served over HTTPS: " + location), has_body,
                    std::move(extra));
     co_return ex.keep_alive;
   }
@@ -502,7 +531,7 @@ asio::awaitable<bool> Session::exchange() {
       // Never a truncated body that looks complete: drop the connection.
       ex.log.reason = f->reason;
       spdlog::warn("{} {} {} -> {} after the response started; connection closed: {}", ex.client_address,
-                   ex.log.method, ex.log.target, f->reason, f->message);
+                   ex.log.method, ex.log.target, core::log_word(f->reason), f->message);
       finish_log(ex, ex.log.status ? ex.log.status : f->status);
       co_return false;
     }
@@ -515,14 +544,14 @@ asio::awaitable<bool> Session::exchange() {
 // Step 2 (parse) and the RFC 9112 smuggling defences.
 std::optional<Failure> Session::parse_head(Exchange& ex, std::size_t head_len) {
   std::string_view head(static_cast<const char*>(buffer_.data().data()), head_len);
-  auto bad = [](std::string why) { return fail(400, "malformed_request", "malformed request: " + why); };
+  auto bad = [](std::string why) { return fail(Reason::malformed_request, "malformed request: " + why); };
   if (auto why = rules::check_raw_head(head); !why.empty()) return bad(why);
   ex.head_request = request_line_method() == "HEAD";
   // A well-formed version other than 1.0 and 1.1 ("HTTP/2.0" sent as text)
   // is 505, not a parse error (RFC 9110 §15.6.6).
   if (const int version = rules::request_line_version(head); version >= 0 && version != 10 && version != 11) {
     ex.log.method = std::string(request_line_method());
-    return fail(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are supported");
+    return fail(Reason::http_version_not_supported, "only HTTP/1.0 and HTTP/1.1 are supported");
   }
 
   auto& p = parser_.emplace();
@@ -554,7 +583,7 @@ std::optional<Failure> Session::parse_head(Exchange& ex, std::size_t head_len) {
   ex.keep_alive = req.keep_alive();
 
   if (req.version() != 10 && req.version() != 11)
-    return fail(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are supported");
+    return fail(Reason::http_version_not_supported, "only HTTP/1.0 and HTTP/1.1 are supported");
   if (req.version() == 11 && req.count(bhttp::field::host) != 1)
     return bad(req.count(bhttp::field::host) ? "more than one Host header" : "missing Host header");
   if (req.count(bhttp::field::host) > 1) return bad("more than one Host header");
@@ -615,7 +644,7 @@ std::optional<Failure> Session::apply_access(Exchange& ex, const access::AccessD
   const auto& rt = *ex.rt;
   auto& ac = *rt.access;
   ex.log.reason = d.reason;
-  if (d.outcome != access::Outcome::allow) worker_.metrics->auth_failure(d.reason);
+  if (d.outcome != access::Outcome::allow) worker_.metrics->failure(d.reason);
 
   // Our credential never travels upstream unless asked for (design §3 step 6);
   // a Bearer token in Authorization is the upstream's and passes untouched.
@@ -628,10 +657,10 @@ std::optional<Failure> Session::apply_access(Exchange& ex, const access::AccessD
   using access::Outcome;
   switch (d.outcome) {
     case Outcome::allow:
-      if (d.reason == "basic_auth") ex.log.user = d.user;
+      if (d.reason == Reason::basic_auth) ex.log.user = d.user;
       // A tunnel carries bytes nobody checks: only for a request that
       // passed access control, never for a public path.
-      ex.may_upgrade = d.reason != "public_path";
+      ex.may_upgrade = d.reason != Reason::public_path;
       return std::nullopt;
     case Outcome::unauthorized: {
       ex.extra.emplace_back(bhttp::field::www_authenticate, ac.www_authenticate());
@@ -658,7 +687,7 @@ std::optional<Failure> Session::check_limits(Exchange& ex) {
   const auto max = ex.rt->config->limits.max_body_size;
   auto& p = *parser_;
   if (max != 0 && p.content_length() && *p.content_length() > max)
-    return fail(413, "body_too_large", "request body larger than " + config::format_size(max));
+    return fail(Reason::body_too_large, "request body larger than " + config::format_size(max));
   return std::nullopt;
 }
 
@@ -752,7 +781,7 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
   const bool has_body = p.chunked() || (p.content_length() && *p.content_length() > 0);
   const bool upgrade = ex.may_upgrade && !has_body && is_websocket_request(req);
   const std::string path(req.target().substr(0, req.target().find('?')));
-  const upstream::Peer& peer = ex.rt->route(path);
+  const upstream::Peer& peer = upstream::route(ex.rt->config->routes, ex.rt->peers, path);
   const config::Upstream& up = *peer.cfg;
   ex.log.upstream = peer.cfg->url.authority();
 
@@ -767,7 +796,7 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
     upload_slot = access::upload_slots().acquire(ex.client_address, cfg.limits.max_uploads_per_client);
     if (!upload_slot) {
       ex.extra.emplace_back(bhttp::field::retry_after, "1");
-      co_return fail(429, "too_many_uploads",
+      co_return fail(Reason::too_many_uploads,
                      "too many uploads from your address at once (limit " +
                          std::to_string(cfg.limits.max_uploads_per_client) + "); try again when one has finished");
     }
@@ -778,12 +807,12 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     client_.expires_after(cfg.limits.client_body_timeout);
     auto [ec, n] = co_await asio::async_write(client_, asio::buffer(kContinue), use_tuple);
-    if (ec) co_return fail(400, "client_gone", "client closed the connection");
+    if (ec) co_return fail(Reason::client_gone, "client closed the connection");
   }
 
   std::string body;
   if (buffer_body) {
-    const auto r = co_await read_request_body(client_, buffer_, body_length, body, cfg.limits);
+    const auto r = co_await upstream::read_request_body(client_, buffer_, body_length, body, cfg.limits);
     ex.log.bytes_received = r.bytes;
     request_body_read_ = r.complete;
     if (r.result != RelayResult::ok) co_return body_failure(r.result, cfg, up);
@@ -791,87 +820,34 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
 
   const std::string request_head = upstream_request_head(ex, upgrade);
 
-  // A pooled connection that the upstream closed meanwhile fails on the first
-  // write, or answers with an EOF instead of a response: the exchange is then
-  // retried once on a fresh connection, as long as no body byte was consumed.
-  std::optional<Stream> upstream;
-  std::optional<ResponseParser> rp;
   RelayBuffer buffer(worker_.buffers);
   PooledFlatBuffer pooled_upstream_buffer(worker_.flat_buffers);
   beast::flat_buffer& upstream_buffer = pooled_upstream_buffer.buffer;
-  for (int attempt = 0;; ++attempt) {
-    upstream = worker_.pool.take(peer.key);
-    const bool may_retry = upstream.has_value() && attempt == 0;
-    if (!upstream) {
-      auto connected = co_await upstream::connect(peer);
-      if (!connected.stream) co_return upstream_connect_failure(connected.failure, up);
-      upstream = std::move(connected.stream);
-    }
-    upstream->expires_after(up.send_timeout);
-    // The head and a body read into memory leave in one write (one TLS
-    // record, one syscall); without a body, a plain send.
-    const std::array<asio::const_buffer, 2> head_and_body{asio::buffer(request_head.data(), request_head.size()),
-                                                          asio::buffer(body.data(), body.size())};
-    auto [wec, wn] = body.empty() ? co_await asio::async_write(*upstream, head_and_body[0], use_tuple)
-                                  : co_await asio::async_write(*upstream, head_and_body, use_tuple);
-    if (wec) {
-      upstream->close();
-      upstream.reset();
-      if (may_retry) continue;
-      if (wec == beast::error::timeout)
-        co_return fail(504, "upstream_send_timeout", "upstream send timeout (" + seconds_text(up.send_timeout) + ") exceeded");
-      co_return fail(502, "upstream_write_failed", "the upstream closed the connection while the request was sent");
-    }
-
-    // Step 7: stream the request body through a fixed buffer.
-    if (has_body && !buffer_body) {
-      // The head was read through a small buffer; the body moves in large reads.
-      buffer_.reserve(kReadChunk);
-      // A chunk whose announced size alone crosses max_body_size is refused
-      // when its size line arrives, not after waiting for its bytes.
-      if (p.chunked() && cfg.limits.max_body_size != 0) p.body_limit(cfg.limits.max_body_size);
-      auto r = p.chunked() ? co_await relay_request_body(client_, buffer_, p, *upstream, buffer, cfg.limits, up)
-                           : co_await relay_request_exact(client_, buffer_, p.content_length().value_or(0), *upstream,
-                                                          buffer, cfg.limits, up);
-      ex.log.bytes_received = r.bytes;
-      request_body_read_ = r.complete;
-      if (r.result != RelayResult::ok) {
-        upstream->close();
-        co_return body_failure(r.result, cfg, up);
-      }
-    }
-
-    // Step 8: the response head. Interim 1xx responses other than 101 are skipped.
-    error_code rec;
-    for (;;) {
-      rp.emplace();
-      rp->header_limit(static_cast<std::uint32_t>(std::max<std::uint64_t>(cfg.limits.max_header_size, 64 * 1024)));
-      rp->body_limit(boost::none);
-      if (is_head) rp->skip(true);
-      upstream->expires_after(up.read_timeout);
-      auto [ec, n] = co_await bhttp::async_read_header(*upstream, upstream_buffer, *rp, use_tuple);
-      if (ec) {
-        rec = ec;
-        break;
-      }
-      const unsigned status = rp->get().result_int();
-      if (status >= 200 || status == 101) break;
-    }
-    if (!rec) break;
-    upstream->close();
-    const bool closed = rec == bhttp::error::end_of_stream || rec == asio::error::eof ||
-                        rec == asio::error::connection_reset || rec == asio::error::broken_pipe ||
-                        rec == asio::ssl::error::stream_truncated;
-    if (closed && may_retry && (!has_body || buffer_body) && !rp->got_some()) {
-      upstream.reset();
-      upstream_buffer.clear();
-      continue;
-    }
-    if (rec == beast::error::timeout)
-      co_return fail(504, "upstream_read_timeout", "upstream read timeout (" + seconds_text(up.read_timeout) + ") exceeded");
-    if (closed) co_return fail(502, "upstream_closed", "the upstream closed the connection without sending a response");
-    co_return fail(502, "upstream_bad_response", "the upstream sent an invalid response");
+  upstream::StreamedBody streamed{client_, buffer_, p};
+  const bool stream_body = has_body && !buffer_body;
+  if (stream_body) {
+    // The head was read through a small buffer; the body moves in large reads.
+    buffer_.reserve(kReadChunk);
+    // A chunk whose announced size alone crosses max_body_size is refused
+    // when its size line arrives, not after waiting for its bytes.
+    if (p.chunked() && cfg.limits.max_body_size != 0) p.body_limit(cfg.limits.max_body_size);
   }
+  const upstream::ExchangeRequest request{peer, request_head, body, stream_body ? &streamed : nullptr, is_head,
+                                          cfg.limits};
+  upstream::ExchangeResult exchanged;
+  co_await upstream::exchange(worker_.pool, request, upstream_buffer, buffer, exchanged);
+  if (exchanged.body) {
+    ex.log.bytes_received = exchanged.body->bytes;
+    request_body_read_ = exchanged.body->complete;
+  }
+  if (exchanged.failure) {
+    if (exchanged.connect != upstream::ConnectFailure::none) co_return upstream_connect_failure(exchanged.connect, up);
+    if (exchanged.body && exchanged.body->result != RelayResult::ok)
+      co_return body_failure(exchanged.body->result, cfg, up);
+    co_return upstream_failure(*exchanged.failure, up);
+  }
+  std::optional<Stream>& upstream = exchanged.stream;
+  std::optional<ResponseParser>& rp = exchanged.response;
 
   auto& res = rp->get();
   const int status = static_cast<int>(res.result_int());
@@ -881,7 +857,7 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
                                                                               join_fields(res, bhttp::field::connection), true, true});
   if (status == 101 && !tunnel) {
     upstream->close();
-    co_return fail(502, "upstream_bad_response", upgrade ? "the upstream switched to a protocol other than WebSocket"
+    co_return fail(Reason::upstream_bad_response, upgrade ? "the upstream switched to a protocol other than WebSocket"
                                                          : "the upstream switched protocols without being asked to");
   }
   const bool response_has_body = !(is_head || status == 204 || status == 304 || tunnel);
@@ -905,9 +881,9 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
                                                use_tuple);
     if (wec) {
       upstream->close();
-      co_return fail(status, "client_gone", "client closed the connection");
+      co_return fail(status, Reason::client_gone, "client closed the connection");
     }
-    co_await run_tunnel(client_, buffer_, *upstream, upstream_buffer, up.read_timeout);
+    co_await upstream::run_tunnel(client_, buffer_, *upstream, upstream_buffer, up.read_timeout);
     finish_log(ex, status);
     ex.keep_alive = false;
     co_return std::nullopt;
@@ -917,18 +893,19 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
   // it (one TLS record, one syscall), else at once, so a client sees the
   // status of a slow or streaming response without waiting.
   auto r = response_has_body && !has_length
-               ? co_await relay_response_body(*upstream, upstream_buffer, *rp, client_, response_head, rechunk,
-                                              buffer, cfg.limits, up)
-               : co_await relay_response_exact(*upstream, upstream_buffer, response_has_body ? *rp->content_length() : 0,
-                                               client_, response_head, buffer, cfg.limits, up);
+               ? co_await upstream::relay_response_body(*upstream, upstream_buffer, *rp, client_, response_head,
+                                                        rechunk, buffer, cfg.limits, up)
+               : co_await upstream::relay_response_exact(*upstream, upstream_buffer,
+                                                         response_has_body ? *rp->content_length() : 0, client_,
+                                                         response_head, buffer, cfg.limits, up);
   ex.log.bytes_sent = r.bytes;
   if (r.result != RelayResult::ok) {
     upstream->close();
     if (r.result == RelayResult::peer_timeout)
-      co_return fail(504, "upstream_read_timeout", "upstream read timeout (" + seconds_text(up.read_timeout) + ") exceeded mid-response");
+      co_return fail(Reason::upstream_read_timeout, "upstream read timeout (" + seconds_text(up.read_timeout) + ") exceeded mid-response");
     if (r.result == RelayResult::client_timeout || r.result == RelayResult::client_error)
-      co_return fail(status, "client_gone", "client stopped reading the response");
-    co_return fail(502, "upstream_truncated", "the upstream closed the connection mid-response");
+      co_return fail(status, Reason::client_gone, "client stopped reading the response");
+    co_return fail(Reason::upstream_truncated, "the upstream closed the connection mid-response");
   }
   const bool body_done = r.complete;
 
@@ -961,7 +938,7 @@ asio::awaitable<void> Session::reply(Exchange& ex, Failure f, bool close, ExtraF
   ex.log.reason = f.reason;
   if (f.status >= 500 || f.status == 413 || f.status == 431 || f.status == 400)
     spdlog::warn("{} {} {} -> {} {}: {}", ex.client_address, ex.log.method.empty() ? "-" : ex.log.method,
-                 ex.log.target.empty() ? "-" : ex.log.target, f.status, f.reason, f.message);
+                 ex.log.target.empty() ? "-" : ex.log.target, f.status, core::log_word(f.reason), f.message);
   std::string out;
   out.reserve(256 + page.body.size());
   out.append("HTTP/1.1 ").append(std::to_string(f.status)).append(" ").append(rules::status_text(f.status)).append("\r\n");
@@ -980,7 +957,8 @@ asio::awaitable<void> Session::reply(Exchange& ex, Failure f, bool close, ExtraF
   if (ec) {
     ex.keep_alive = false;
     ex.log.bytes_sent = 0;
-    spdlog::debug("{}: the {} reply ({}) could not be sent: {}", ex.client_address, f.status, f.reason, ec.message());
+    spdlog::debug("{}: the {} reply ({}) could not be sent: {}", ex.client_address, f.status, core::log_word(f.reason),
+                  ec.message());
     finish_log(ex, 499);
     co_return;
   }
@@ -995,7 +973,8 @@ void Session::finish_log(Exchange& ex, int status) {
   ex.log.duration_s = std::chrono::duration<double>(Clock::now() - ex.start).count();
   if (ex.rt->access_log) ex.rt->access_log->write(ex.log);
   worker_.metrics->request(status, ex.log.duration_s);
-  if (ex.log.reason.rfind("upstream_", 0) == 0) worker_.metrics->upstream_error(ex.log.reason);
+  if (ex.log.reason && core::metric_family(*ex.log.reason) == core::MetricFamily::upstream_error)
+    worker_.metrics->failure(*ex.log.reason);
 }
 
 }  // namespace airgate::http

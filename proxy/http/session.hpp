@@ -2,10 +2,10 @@
 // connection that runs each request through the lifecycle steps in order.
 #pragma once
 
-#include "http/relay.hpp"
 #include "observe/metrics.hpp"
-#include "server/runtime.hpp"
+#include "runtime/runtime.hpp"
 #include "upstream/pool.hpp"
+#include "upstream/relay.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -25,14 +25,14 @@ namespace asio = boost::asio;
 // touched only from that thread, so no locks.
 struct WorkerContext {
   upstream::Pool pool;
-  BufferPool buffers;
-  FlatBufferPool flat_buffers;
+  upstream::BufferPool buffers;
+  upstream::FlatBufferPool flat_buffers;
   bool stopping = false;
   // Sessions waiting for their next request; closed at once on shutdown.
   std::unordered_map<std::uint64_t, net::Stream*> idle;
   std::uint64_t next_session_id = 0;
   asio::thread_pool* blocking = nullptr;            // password hash verification
-  std::function<server::RuntimePtr()> runtime;      // current snapshot
+  std::function<runtime::RuntimePtr()> runtime;     // current snapshot
   std::atomic<std::size_t>* active_connections = nullptr;
   observe::Metrics* metrics = nullptr;
 };

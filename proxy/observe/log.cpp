@@ -17,6 +17,7 @@ namespace airgate::observe {
 namespace {
 
 std::string dash(const std::string& s) { return s.empty() ? "-" : s; }
+std::string_view word(const std::optional<core::Reason>& r) { return r ? core::log_word(*r) : std::string_view(); }
 
 // Quote a value for the text access log: escape quotes, backslashes and
 // control characters so a client cannot forge log lines.
@@ -87,7 +88,7 @@ std::string AccessLog::format_text(const AccessEntry& e) {
                      dash(e.client), quoted(dash(e.user)), secs,
                      quoted(e.method + " " + e.target + (e.version == 10 ? " HTTP/1.0" : " HTTP/1.1")),
                      e.status, e.bytes_sent, quoted(dash(e.referer)), quoted(dash(e.user_agent)),
-                     e.duration_s, dash(e.upstream), dash(e.request_id), dash(e.reason)) +
+                     e.duration_s, dash(e.upstream), dash(e.request_id), dash(std::string(word(e.reason)))) +
          (e.tls_client_subject.empty() ? "" : " tls_client=" + quoted(e.tls_client_subject));
 }
 
@@ -104,7 +105,7 @@ std::string AccessLog::format_json(const AccessEntry& e) {
   o["bytes_received"] = e.bytes_received;
   o["duration_s"] = e.duration_s;
   o["upstream"] = e.upstream;
-  o["reason"] = e.reason;
+  o["reason"] = word(e.reason);
   o["request_id"] = e.request_id;
   o["user_agent"] = e.user_agent;
   o["referer"] = e.referer;

@@ -4,10 +4,12 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "core/reason.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace spdlog { class logger; }
@@ -30,7 +32,7 @@ struct AccessEntry {
   std::uint64_t bytes_received = 0;  // request body bytes from the client
   double duration_s = 0;
   std::string upstream;     // upstream authority, or "-"
-  std::string reason;       // snake_case denial / failure reason, or empty
+  std::optional<core::Reason> reason;  // denial / failure / allow reason, or none
   std::string request_id;
   std::string user_agent;
   std::string referer;

@@ -35,15 +35,11 @@ void Metrics::request(int status, double seconds) {
   latency_sum_us_.fetch_add(static_cast<std::uint64_t>(std::max(0.0, seconds) * 1e6), relaxed);
 }
 
-void Metrics::auth_failure(std::string_view reason) {
+void Metrics::failure(core::Reason reason) {
   for (std::size_t i = 0; i < kAuthFailureReasons.size(); ++i)
     if (kAuthFailureReasons[i] == reason) auth_failures_[i].fetch_add(1, relaxed);
-}
-
-void Metrics::upstream_error(std::string_view kind) {
-  std::size_t i = 0;
-  while (i + 1 < kUpstreamErrorKinds.size() && kUpstreamErrorKinds[i] != kind) ++i;
-  upstream_errors_[i].fetch_add(1, relaxed);
+  for (std::size_t i = 0; i < kUpstreamErrorKinds.size(); ++i)
+    if (kUpstreamErrorKinds[i] == reason) upstream_errors_[i].fetch_add(1, relaxed);
 }
 
 std::string Metrics::exposition(const Sample& s) const {
@@ -69,12 +65,13 @@ std::string Metrics::exposition(const Sample& s) const {
 
   header(out, "airgate_auth_failures_total", "counter", "Denied requests, by reason.");
   for (std::size_t i = 0; i < kAuthFailureReasons.size(); ++i)
-    out += fmt::format("airgate_auth_failures_total{{reason=\"{}\"}} {}\n", kAuthFailureReasons[i],
+    out += fmt::format("airgate_auth_failures_total{{reason=\"{}\"}} {}\n", core::log_word(kAuthFailureReasons[i]),
                        auth_failures_[i].load(relaxed));
 
   header(out, "airgate_upstream_errors_total", "counter", "Upstream failures, by kind.");
-  for (std::size_t i = 0; i < kUpstreamErrorKinds.size(); ++i)
-    out += fmt::format("airgate_upstream_errors_total{{kind=\"{}\"}} {}\n", kUpstreamErrorKinds[i],
+  for (std::size_t i = 0; i < upstream_errors_.size(); ++i)
+    out += fmt::format("airgate_upstream_errors_total{{kind=\"{}\"}} {}\n",
+                       i < kUpstreamErrorKinds.size() ? core::log_word(kUpstreamErrorKinds[i]) : "other",
                        upstream_errors_[i].load(relaxed));
 
   header(out, "airgate_active_connections", "gauge", "Open client connections.");

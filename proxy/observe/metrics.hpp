@@ -3,6 +3,8 @@
 // reads a slightly fuzzy but never torn snapshot.
 #pragma once
 
+#include "core/reason.hpp"
+
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -18,18 +20,16 @@ class Metrics {
   // Upper bounds of the latency histogram buckets, seconds.
   static constexpr std::array<double, 15> kLatencyBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
                                                              2.5,   5,    10,    30,   60,  300, 3600};
-  // Labels with a fixed set of values (stable reasons from the session and access control).
-  static constexpr std::array<std::string_view, 6> kAuthFailureReasons = {
-      "missing_credentials", "malformed_credentials", "unknown_user", "invalid_password", "ip_not_allowed",
-      "throttled"};
-  static constexpr std::array<std::string_view, 12> kUpstreamErrorKinds = {
-      "upstream_refused",      "upstream_connect_timeout", "upstream_resolve",     "upstream_tls",
-      "upstream_unreachable",  "upstream_read_timeout",    "upstream_send_timeout", "upstream_closed",
-      "upstream_bad_response", "upstream_truncated",       "upstream_write_failed", "other"};
+  // Labels with a fixed set of values: the Reasons of each metric family, in
+  // enum order. The upstream errors also export a series labelled "other",
+  // kept for dashboards; every upstream failure has its own Reason, so it stays 0.
+  static constexpr auto kAuthFailureReasons = core::reasons_of<core::MetricFamily::auth_failure>();
+  static constexpr auto kUpstreamErrorKinds = core::reasons_of<core::MetricFamily::upstream_error>();
 
   void request(int status, double seconds);
-  void auth_failure(std::string_view reason);    // ignored when not a known reason
-  void upstream_error(std::string_view kind);    // unknown kinds count as "other"
+  // Counts the reason in its metric family (auth failures, upstream errors);
+  // reasons of no family are ignored.
+  void failure(core::Reason reason);
   void tls_handshake_failure() { tls_handshake_failures_.fetch_add(1, std::memory_order_relaxed); }
   void reload(bool ok) { (ok ? reloads_ok_ : reloads_failed_).fetch_add(1, std::memory_order_relaxed); }
 
@@ -53,7 +53,7 @@ class Metrics {
   std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size() + 1> latency_buckets_{};
   std::atomic<std::uint64_t> latency_sum_us_{0};
   std::array<std::atomic<std::uint64_t>, kAuthFailureReasons.size()> auth_failures_{};
-  std::array<std::atomic<std::uint64_t>, kUpstreamErrorKinds.size()> upstream_errors_{};
+  std::array<std::atomic<std::uint64_t>, kUpstreamErrorKinds.size() + 1> upstream_errors_{};  // + "other"
   std::atomic<std::uint64_t> tls_handshake_failures_{0};
   std::atomic<std::uint64_t> reloads_ok_{0};
   std::atomic<std::uint64_t> reloads_failed_{0};

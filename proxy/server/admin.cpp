@@ -35,7 +35,7 @@ tcp::endpoint parse_endpoint(const std::string& address) {
 }
 }  // namespace
 
-Admin::Admin(asio::io_context& ioc, const std::string& address, std::function<RuntimePtr()> runtime,
+Admin::Admin(asio::io_context& ioc, const std::string& address, std::function<runtime::RuntimePtr()> runtime,
              std::function<std::string()> metrics)
     : ioc_(ioc), acceptor_(ioc), runtime_(std::move(runtime)), metrics_(std::move(metrics)) {
   auto endpoint = parse_endpoint(address);

@@ -3,7 +3,7 @@
 // connections, else 503 (result cached for one second). /metrics: Prometheus text.
 #pragma once
 
-#include "server/runtime.hpp"
+#include "runtime/runtime.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -17,7 +17,7 @@ namespace airgate::server {
 class Admin {
  public:
   // Binds at once; throws std::runtime_error naming the address.
-  Admin(boost::asio::io_context& ioc, const std::string& address, std::function<RuntimePtr()> runtime,
+  Admin(boost::asio::io_context& ioc, const std::string& address, std::function<runtime::RuntimePtr()> runtime,
         std::function<std::string()> metrics);
   void start();
   void stop();
@@ -29,7 +29,7 @@ class Admin {
 
   boost::asio::io_context& ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
-  std::function<RuntimePtr()> runtime_;
+  std::function<runtime::RuntimePtr()> runtime_;
   std::function<std::string()> metrics_;
   std::chrono::steady_clock::time_point ready_checked_{};
   bool ready_cached_ = false;

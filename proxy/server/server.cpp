@@ -108,7 +108,7 @@ struct AcceptWarnings {
 }  // namespace
 
 struct Server::Impl {
-  std::atomic<RuntimePtr> runtime;
+  std::atomic<runtime::RuntimePtr> runtime;
   std::function<config::LoadResult()> reload_source;
   observe::Metrics metrics;
   FileWatch watch;
@@ -143,7 +143,7 @@ void Server::Impl::reload(const std::string& why) {
     reject(change + " (listener changes need a restart)");
   } else {
     try {
-      auto fresh = build_runtime(result.config);
+      auto fresh = runtime::build_runtime(result.config);
       spdlog::set_level(spdlog::level::from_str(result.config->logging.level));
       runtime.store(fresh);
       metrics.reload(true);
@@ -320,7 +320,7 @@ void Server::Impl::shutdown() {
 Server::Server(config::ConfigPtr config, std::function<config::LoadResult()> reload_source)
     : impl_(std::make_unique<Impl>()) {
   impl_->reload_source = std::move(reload_source);
-  impl_->runtime.store(build_runtime(config));
+  impl_->runtime.store(runtime::build_runtime(config));
   unsigned n = config->workers ? config->workers : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) {
     auto w = std::make_unique<Worker>();

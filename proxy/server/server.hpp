@@ -3,7 +3,7 @@
 
 #include "config/config.hpp"
 #include "config/load.hpp"
-#include "server/runtime.hpp"
+#include "runtime/runtime.hpp"
 
 #include <functional>
 #include <memory>

@@ -1,5 +1,5 @@
 // Shared by the body fuzz targets: drive a Beast parser<buffer_body> over
-// `input` the way relay_decoded (proxy/http/relay.cpp) does through
+// `input` the way relay_decoded (proxy/upstream/relay.cpp) does through
 // bhttp::async_read_some: the bytes arrive in reads of `read_size`, the body
 // is decoded into a fixed 32 KiB buffer (RelayBuffer::kSize), need_buffer is
 // not an error, end of input is put_eof.

@@ -52,12 +52,12 @@ std::string_view status_text(int status) {
   }
 }
 
-ErrorPage render_error(int status, std::string_view reason, std::string_view message, bool json) {
+ErrorPage render_error(int status, core::Reason reason, std::string_view message, bool json) {
   ErrorPage page;
   if (json) {
     boost::json::object o;
     o["status"] = status;
-    o["error"] = reason;
+    o["error"] = core::log_word(reason);
     o["message"] = message;
     page.content_type = "application/json";
     page.body = boost::json::serialize(o);

@@ -2,6 +2,8 @@
 // stable reason and a plain-words message into a short HTML or JSON body.
 #pragma once
 
+#include "core/reason.hpp"
+
 #include <string>
 #include <string_view>
 
@@ -16,10 +18,10 @@ struct ErrorPage {
 // shows a JSON error there instead of "non-json response").
 bool wants_json(std::string_view accept, std::string_view path);
 
-// `reason` is the snake_case reason (also in the access log and metrics);
+// `reason`'s word is the JSON body's `error` (as in the access log and metrics);
 // `message` says in plain words which limit or failure fired. Neither may
 // contain secrets or internal addresses: callers pass fixed texts and numbers.
-ErrorPage render_error(int status, std::string_view reason, std::string_view message, bool json);
+ErrorPage render_error(int status, core::Reason reason, std::string_view message, bool json);
 
 // "Payload Too Large" for 413 and so on.
 std::string_view status_text(int status);

@@ -1,4 +1,4 @@
-#include "http/relay.hpp"
+#include "upstream/relay.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -13,7 +13,7 @@
 #include <cstring>
 #include <optional>
 
-namespace airgate::http {
+namespace airgate::upstream {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -211,6 +211,17 @@ asio::awaitable<bool> flush(beast::flat_buffer& pending, net::Stream& to, config
 
 }  // namespace
 
+core::Reason relay_failure_reason(RelayResult result) {
+  switch (result) {
+    case RelayResult::too_large: return core::Reason::body_too_large;
+    case RelayResult::client_timeout: return core::Reason::client_body_timeout;
+    case RelayResult::client_too_slow: return core::Reason::client_body_too_slow;
+    case RelayResult::client_error: return core::Reason::client_body_error;
+    case RelayResult::peer_timeout: return core::Reason::upstream_send_timeout;
+    default: return core::Reason::upstream_write_failed;
+  }
+}
+
 asio::awaitable<RelayOutcome> read_request_body(net::Stream& client, beast::flat_buffer& client_buffer,
                                                 std::uint64_t length, std::string& out,
                                                 const config::Limits& limits) {
@@ -286,4 +297,4 @@ asio::awaitable<void> run_tunnel(net::Stream& client, beast::flat_buffer& client
   co_await (pipe(client, upstream, idle) && pipe(upstream, client, idle));
 }
 
-}  // namespace airgate::http
+}  // namespace airgate::upstream

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "core/reason.hpp"
 #include "net/stream.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -17,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-namespace airgate::http {
+namespace airgate::upstream {
 
 namespace bhttp = boost::beast::http;
 
@@ -99,6 +100,9 @@ struct RelayBuffer {
 // client_too_slow: the request body fell below limits.client_body_min_rate.
 enum class RelayResult { ok, too_large, client_timeout, client_too_slow, client_error, peer_timeout, peer_error };
 
+// The Reason of a request body that did not make it (result not ok).
+core::Reason relay_failure_reason(RelayResult result);
+
 struct RelayOutcome {
   RelayResult result = RelayResult::ok;
   std::uint64_t bytes = 0;  // body bytes passed on
@@ -151,4 +155,4 @@ boost::asio::awaitable<void> run_tunnel(net::Stream& client, boost::beast::flat_
                                         net::Stream& upstream, boost::beast::flat_buffer& upstream_buffer,
                                         config::Duration idle);
 
-}  // namespace airgate::http
+}  // namespace airgate::upstream

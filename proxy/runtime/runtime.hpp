@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace airgate::server {
+namespace airgate::runtime {
 
 struct Runtime {
   config::ConfigPtr config;
@@ -28,9 +28,6 @@ struct Runtime {
   // limits.max_connections, or when unset derived from the open files limit
   // (core::effective_max_connections).
   std::size_t max_connections = 0;
-
-  // First route whose prefix matches, else the top-level upstream.
-  const upstream::Peer& route(std::string_view path) const;
 };
 
 using RuntimePtr = std::shared_ptr<const Runtime>;
@@ -40,4 +37,4 @@ using RuntimePtr = std::shared_ptr<const Runtime>;
 // (airgate check) loads and validates everything but opens no log file.
 RuntimePtr build_runtime(config::ConfigPtr config, bool check_only = false);
 
-}  // namespace airgate::server
+}  // namespace airgate::runtime

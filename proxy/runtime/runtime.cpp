@@ -1,4 +1,4 @@
-#include "server/runtime.hpp"
+#include "runtime/runtime.hpp"
 
 #include "access/htpasswd.hpp"
 #include "core/fd_limit.hpp"
@@ -7,14 +7,7 @@
 
 #include <stdexcept>
 
-namespace airgate::server {
-
-const upstream::Peer& Runtime::route(std::string_view path) const {
-  const auto& routes = config->routes;
-  for (std::size_t i = 0; i < routes.size(); ++i)
-    if (path.substr(0, routes[i].path_prefix.size()) == routes[i].path_prefix) return peers[i + 1];
-  return peers[0];
-}
+namespace airgate::runtime {
 
 namespace {
 upstream::Peer make_peer(const config::Upstream& up, Runtime& rt) {
@@ -66,4 +59,4 @@ RuntimePtr build_runtime(config::ConfigPtr cfg, bool check_only) {
   return rt;
 }
 
-}  // namespace airgate::server
+}  // namespace airgate::runtime
