@@ -1,16 +1,14 @@
 #include "access/client_address.hpp"
 
+#include "core/text.hpp"
+
 #include <charconv>
 #include <string>
 
 namespace airgate::access {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using core::trim;
 
 bool valid_port(std::string_view p) {
   if (p.empty() || p.size() > 5) return false;

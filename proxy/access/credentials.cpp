@@ -2,34 +2,17 @@
 
 #include "access/base64.hpp"
 #include "access/htpasswd.hpp"
+#include "core/text.hpp"
 
 namespace airgate::access {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
+using core::iequals;
+using core::trim;
 
 std::string_view scheme_of(std::string_view v) {
   v = trim(v);
-  std::size_t i = 0;
-  while (i < v.size() && !is_space(v[i])) ++i;
-  return v.substr(0, i);
+  return v.substr(0, v.find_first_of(core::kOws));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "access/htpasswd.hpp"
 
 #include "access/base64.hpp"
+#include "core/text.hpp"
 
 #include <crypt.h>
 #include <fcntl.h>
@@ -31,12 +32,7 @@ bool all_crypt64(std::string_view s) {
   return true;
 }
 
-bool all_digits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s)
-    if (c < '0' || c > '9') return false;
-  return true;
-}
+using core::all_digits;
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 

@@ -1,17 +1,13 @@
 // Durations and sizes as written in the config (design §2).
 #include "config/units.hpp"
 
+#include "core/text.hpp"
+
 #include <cctype>
 #include <limits>
 
 namespace airgate::config {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 void set_error(std::string* error, std::string why) {
   if (error) *error = std::move(why);
@@ -21,7 +17,7 @@ void set_error(std::string* error, std::string why) {
 // "size" for messages. Returns nullopt (with error) on bad input.
 std::optional<std::uint64_t> split_number(std::string_view text, std::string_view what,
                                           std::string_view* unit, std::string* error) {
-  text = trim(text);
+  text = core::trim(text, core::kAsciiSpace);
   if (text.empty()) {
     set_error(error, "empty value");
     return std::nullopt;

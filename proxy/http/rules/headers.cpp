@@ -1,5 +1,7 @@
 #include "http/rules/headers.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -8,19 +10,8 @@ namespace airgate::http::rules {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using core::iequals;
+using core::trim;
 
 template <class F>
 void for_each_token(std::string_view list, F&& f) {
@@ -46,10 +37,7 @@ bool is_hop_by_hop(std::string_view name) {
 
 void connection_tokens(std::string_view value, std::vector<std::string>& out) {
   for_each_token(value, [&](std::string_view tok) {
-    std::string lower(tok);
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    out.push_back(std::move(lower));
+    out.push_back(core::to_lower(tok));
   });
 }
 
