@@ -1,7 +1,11 @@
 // The validated, immutable configuration snapshot (design §2).
-// Pure data: no Asio, no YAML types. Built by config/load.cpp, shared as
+// Pure data: no Asio, no YAML types. Values are parsed once, here: networks
+// as core::Cidr, each inline user's hash scheme. Built by config/load.cpp, shared as
 // std::shared_ptr<const Config>; a reload builds a new one.
 #pragma once
+
+#include "config/password_hash.hpp"
+#include "core/ip.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -89,6 +93,9 @@ struct Limits {
 struct BasicUser {
   std::string user;
   std::string hash;  // htpasswd hash string
+  // hash_scheme(hash), set by whoever parsed the hash (the loader, the users
+  // file parser, the environment overlay).
+  HashScheme scheme = HashScheme::unknown;
 };
 
 struct Throttle {
@@ -103,7 +110,8 @@ struct Auth {
   std::string realm = "Welcome to Airbyte";
   std::optional<std::string> users_file;
   std::vector<BasicUser> users;
-  std::vector<std::string> allow;  // CIDRs / addresses, validated at load
+  std::vector<std::string> allow;            // CIDRs / addresses as written (for messages)
+  std::vector<core::Cidr> allow_networks;    // the same, parsed at load
   Satisfy satisfy = Satisfy::any;
   bool forward_authorization = false;
   std::vector<std::string> public_paths;
@@ -145,7 +153,8 @@ struct Config {
   std::vector<Route> routes;
   Limits limits;
   Auth auth;
-  std::vector<std::string> trusted_proxies;  // CIDRs
+  std::vector<std::string> trusted_proxies;          // CIDRs / addresses as written (for messages)
+  std::vector<core::Cidr> trusted_proxy_networks;    // the same, parsed at load
   Headers headers;
   Admin admin;
   Logging logging;

@@ -4,8 +4,8 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "config/env.hpp"
 
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,14 +32,6 @@ LoadResult parse_yaml(const std::string& text, const std::string& source);
 
 // Read and parse a file. An unreadable file is one problem naming it.
 LoadResult load_file(const std::string& path);
-
-// Reads an environment variable; nullopt when unset. Injectable for tests.
-using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
-EnvLookup process_env();
-
-// Apply BASIC_AUTH_*, PROXY_PASS_WEB, BASIC_AUTH_PROXY_TIMEOUT over `cfg`.
-// Problems are reported with source "<env>" and the variable name.
-void apply_env(Config& cfg, const EnvLookup& env, std::vector<Problem>& problems);
 
 // The whole start-up path: -c FILE, else $AIRGATE_CONFIG, else defaults;
 // then the environment overlay.
