@@ -28,7 +28,6 @@
 #include "access/throttle.hpp"
 
 #include <atomic>
-#include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -38,15 +37,6 @@ namespace {
 // bcrypt (cost 10) of a random string nobody knows; used as the stand-in hash
 // for unknown users when no user is configured (users_file empty).
 constexpr const char* kFallbackDummyHash = "$2y$10$h8ohs5HvtWdHX/wIvzqJO.BGXtrt7Ivnw/LeX7WtPZzOn91nUrj0y";
-
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) {
-    if (!out.empty()) out += "; ";
-    out += s;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -79,13 +69,8 @@ std::string www_authenticate_value(std::string_view realm) {
 std::shared_ptr<AccessControl> AccessControl::create(const config::Auth& auth,
                                                      std::vector<config::BasicUser> users) {
   auto impl = std::make_unique<Impl>(auth);
-  std::vector<std::string> errors;
-  impl->allow = IpAllowlist::parse(auth.allow, errors);
-  if (!errors.empty()) throw std::runtime_error("auth.allow: " + join(errors));
+  impl->allow = IpAllowlist(auth.allow_networks);
   for (auto& u : users) {
-    std::string why;
-    if (u.user.empty()) throw std::runtime_error("auth: a basic user has an empty name");
-    if (!valid_hash(u.hash, &why)) throw std::runtime_error("auth: user '" + u.user + "': " + why);
     if (impl->users.empty()) impl->dummy_hash = u.hash;  // same cost class as a real user
     impl->users[u.user] = std::move(u.hash);             // a later duplicate wins
   }
@@ -108,7 +93,7 @@ std::string AccessControl::www_authenticate() const { return www_authenticate_va
 Evaluation AccessControl::evaluate(const AccessInput& in) {
   Impl& m = *impl_;
   Evaluation ev;
-  ev.client = normalize(in.client);
+  ev.client = in.client.normalized();
   ev.allowlist_configured = m.allow_on;
   AccessDecision& d = ev.decision;
   d.credential_in_proxy_authorization = is_basic_scheme(in.proxy_authorization);

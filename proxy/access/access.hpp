@@ -2,8 +2,8 @@
 // satisfy any|all policy over the configured checks (IP allowlist, basic
 // auth), the throttle and the verified-credential cache.
 //
-// No Asio I/O here: addresses are boost::asio::ip::address values (a small
-// header-only value type), everything else is plain C++. The expensive part,
+// No Asio here: addresses are core::IpAddress values (the session converts
+// the socket's address at the edge), everything else is plain C++. The expensive part,
 // verifying a password hash (bcrypt ~50-100 ms), is split out so the session
 // can run it off the event loop:
 //
@@ -21,6 +21,8 @@
 //   if (!errors.empty()) -> reject the config ("FILE:LINE: message" each)
 //   auto ac = access::AccessControl::create(cfg.auth, std::move(users));
 //
+// The allowlist is cfg.auth.allow_networks, parsed by the config loader.
+//
 // The client address for AccessInput comes from client_address.hpp
 // (resolve_client_address over the peer, the X-Forwarded-For values and an
 // IpAllowlist built from trusted_proxies); on proxy_protocol listeners the
@@ -35,9 +37,8 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "core/ip.hpp"
 #include "core/reason.hpp"
-
-#include <boost/asio/ip/address.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -50,10 +51,10 @@
 namespace airgate::access {
 
 using Clock = std::chrono::steady_clock;
-using boost::asio::ip::address;
+using core::IpAddress;
 
 struct AccessInput {
-  address client;                      // resolved client address (design §3 step 3)
+  IpAddress client;                    // resolved client address (design §3 step 3)
   std::string_view path;               // request path without query
   std::string_view authorization;      // value of Authorization, empty when absent
   std::string_view proxy_authorization;  // value of Proxy-Authorization, empty when absent
@@ -101,14 +102,14 @@ struct Evaluation {
   // internal: which checks passed so far, needed by complete()
   bool allowlist_configured = false;
   bool allowlist_passed = false;
-  address client;                           // for the throttle in complete()
+  IpAddress client;                         // for the throttle in complete()
 };
 
 class AccessControl {
  public:
-  // Build from the config. `users` are the effective users: inline users,
-  // users_file entries and the environment user merged by the loader.
-  // Throws std::runtime_error with a precise message on bad CIDRs etc.
+  // Build from the config. `users` are the effective users (effective_users():
+  // inline users, users_file entries and the environment user, every hash
+  // already checked); the allowlist is auth.allow_networks. Cannot fail.
   static std::shared_ptr<AccessControl> create(const config::Auth& auth,
                                                std::vector<config::BasicUser> users);
 

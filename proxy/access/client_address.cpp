@@ -17,17 +17,14 @@ bool valid_port(std::string_view p) {
   return ec == std::errc() && ptr == p.data() + p.size() && v <= 65535;
 }
 
-std::optional<address> parse_plain(std::string_view s) {
+std::optional<IpAddress> parse_plain(std::string_view s) {
   if (s.empty() || s.size() > 45 || s.find('%') != std::string_view::npos) return std::nullopt;
-  boost::system::error_code ec;
-  address a = boost::asio::ip::make_address(std::string(s), ec);
-  if (ec) return std::nullopt;
-  return a;
+  return core::parse_ip(s);
 }
 
 }  // namespace
 
-std::optional<address> parse_forwarded_entry(std::string_view e) {
+std::optional<IpAddress> parse_forwarded_entry(std::string_view e) {
   e = trim(e);
   if (e.empty()) return std::nullopt;
   if (e.front() == '[') {
@@ -37,9 +34,9 @@ std::optional<address> parse_forwarded_entry(std::string_view e) {
     if (!rest.empty() && !(rest.front() == ':' && valid_port(rest.substr(1)))) return std::nullopt;
     auto a = parse_plain(e.substr(1, close - 1));
     if (!a || !a->is_v6()) return std::nullopt;
-    return normalize(*a);
+    return a->normalized();
   }
-  if (auto a = parse_plain(e)) return normalize(*a);
+  if (auto a = parse_plain(e)) return a->normalized();
   // "1.2.3.4:port"
   auto colon = e.find(':');
   if (colon != std::string_view::npos && e.find(':', colon + 1) == std::string_view::npos &&
@@ -50,9 +47,9 @@ std::optional<address> parse_forwarded_entry(std::string_view e) {
   return std::nullopt;
 }
 
-address resolve_client_address(const address& peer_raw, const std::vector<std::string_view>& xff_values,
-                               const IpAllowlist& trusted) {
-  address current = normalize(peer_raw);
+IpAddress resolve_client_address(const IpAddress& peer_raw, const std::vector<std::string_view>& xff_values,
+                                 const IpAllowlist& trusted) {
+  IpAddress current = peer_raw.normalized();
   if (trusted.empty() || !trusted.contains(current)) return current;
   std::size_t examined = 0;
   for (auto hv = xff_values.rbegin(); hv != xff_values.rend(); ++hv) {

@@ -26,9 +26,9 @@ namespace airgate::access {
 constexpr std::size_t kMaxForwardedEntries = 64;
 
 // One X-Forwarded-For entry (already split at ',') as an address.
-std::optional<address> parse_forwarded_entry(std::string_view entry);
+std::optional<IpAddress> parse_forwarded_entry(std::string_view entry);
 
-address resolve_client_address(const address& peer, const std::vector<std::string_view>& xff_values,
-                               const IpAllowlist& trusted_proxies);
+IpAddress resolve_client_address(const IpAddress& peer, const std::vector<std::string_view>& xff_values,
+                                 const IpAllowlist& trusted_proxies);
 
 }  // namespace airgate::access

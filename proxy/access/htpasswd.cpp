@@ -170,31 +170,6 @@ void wipe(std::string& secret) {
   secret.clear();
 }
 
-HashScheme hash_scheme(std::string_view h) {
-  if (starts_with(h, "$2y$") || starts_with(h, "$2b$") || starts_with(h, "$2a$")) return HashScheme::bcrypt;
-  if (starts_with(h, "$5$")) return HashScheme::sha256_crypt;
-  if (starts_with(h, "$6$")) return HashScheme::sha512_crypt;
-  if (starts_with(h, "$y$")) return HashScheme::yescrypt;
-  if (starts_with(h, "$apr1$")) return HashScheme::apr1;
-  if (starts_with(h, "{SHA}")) return HashScheme::sha1;
-  return HashScheme::unknown;
-}
-
-std::string_view scheme_name(HashScheme s) {
-  switch (s) {
-    case HashScheme::bcrypt: return "bcrypt";
-    case HashScheme::sha256_crypt: return "sha256-crypt";
-    case HashScheme::sha512_crypt: return "sha512-crypt";
-    case HashScheme::yescrypt: return "yescrypt";
-    case HashScheme::apr1: return "apr1-md5";
-    case HashScheme::sha1: return "sha1";
-    case HashScheme::unknown: break;
-  }
-  return "unknown";
-}
-
-bool is_weak(HashScheme s) { return s == HashScheme::apr1 || s == HashScheme::sha1; }
-
 bool valid_hash(std::string_view h, std::string* why) {
   switch (hash_scheme(h)) {
     case HashScheme::bcrypt: return valid_bcrypt(h, why);
@@ -315,28 +290,6 @@ bool verify_password(std::string_view hash, std::string_view password) {
   return false;
 }
 
-std::string hash_password_bcrypt(std::string_view password, unsigned cost) {
-  if (cost < 10 || cost > 31) throw std::runtime_error("bcrypt cost must be between 10 and 31");
-  if (password.find('\0') != std::string_view::npos) throw std::runtime_error("password contains a NUL byte");
-  char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (!crypt_gensalt_rn("$2b$", cost, nullptr, 0, setting, sizeof setting) || setting[0] == '*')
-    throw std::runtime_error(std::string("cannot generate a bcrypt salt: ") + std::strerror(errno));
-  auto data = std::make_unique<crypt_data>();
-  std::memset(data.get(), 0, sizeof(crypt_data));
-  std::string pw(password);
-  const char* out = crypt_r(pw.c_str(), setting, data.get());
-  wipe(pw);
-  if (!out || out[0] == '*') {
-    OPENSSL_cleanse(data.get(), sizeof(crypt_data));
-    throw std::runtime_error("bcrypt hashing failed");
-  }
-  std::string hash(out);
-  OPENSSL_cleanse(data.get(), sizeof(crypt_data));
-  if (starts_with(hash, "$2b$")) hash[2] = 'y';  // same algorithm; what Apache htpasswd writes
-  if (!valid_hash(hash)) throw std::runtime_error("bcrypt produced an unexpected hash");
-  return hash;
-}
-
 HtpasswdParse parse_htpasswd(std::string_view text, std::string_view source) {
   HtpasswdParse result;
   std::unordered_map<std::string, int> seen;
@@ -382,7 +335,7 @@ HtpasswdParse parse_htpasswd(std::string_view text, std::string_view source) {
       error("duplicate user '" + user + "' (first defined on line " + std::to_string(it->second) + ")");
       continue;
     }
-    result.entries.push_back(HtpasswdEntry{std::move(user), std::string(hash), lineno});
+    result.entries.push_back(HtpasswdEntry{std::move(user), std::string(hash), hash_scheme(hash), lineno});
   }
   return result;
 }
@@ -412,7 +365,7 @@ std::vector<config::BasicUser> effective_users(const config::Auth& auth, std::ve
     errors.insert(errors.end(), parsed.errors.begin(), parsed.errors.end());
     for (auto& e : parsed.entries) {
       index.emplace(e.user, users.size());
-      users.push_back(config::BasicUser{std::move(e.user), std::move(e.hash)});
+      users.push_back(config::BasicUser{std::move(e.user), std::move(e.hash), e.scheme});
     }
   }
   for (std::size_t i = 0; i < auth.users.size(); ++i) {
@@ -429,7 +382,7 @@ std::vector<config::BasicUser> effective_users(const config::Auth& auth, std::ve
     }
     auto it = index.find(u.user);
     if (it != index.end()) {
-      users[it->second].hash = u.hash;  // inline (and environment) override the file
+      users[it->second] = u;  // inline (and environment) override the file
     } else {
       index.emplace(u.user, users.size());
       users.push_back(u);

@@ -23,14 +23,12 @@
 
 namespace airgate::access {
 
-enum class HashScheme { unknown, bcrypt, sha256_crypt, sha512_crypt, yescrypt, apr1, sha1 };
-
-// Scheme by prefix only (no validation of the rest).
-HashScheme hash_scheme(std::string_view hash);
-// "bcrypt", "sha256-crypt", "sha512-crypt", "yescrypt", "apr1-md5", "sha1", "unknown".
-std::string_view scheme_name(HashScheme s);
-// apr1 and {SHA}: fast, unsalted or weakly salted; the self-check flags them.
-bool is_weak(HashScheme s);
+// The scheme of a hash and the bcrypt writer (config/password_hash.hpp).
+using config::hash_password_bcrypt;
+using config::hash_scheme;
+using config::HashScheme;
+using config::is_weak;
+using config::scheme_name;
 
 // Full format check of a hash string. On failure `why` (if given) says what is
 // wrong without echoing the hash.
@@ -47,14 +45,10 @@ std::string apr1_crypt(std::string_view password, std::string_view salt);
 // "{SHA}" + base64(SHA-1(password)).
 std::string sha1_htpasswd(std::string_view password);
 
-// A fresh bcrypt hash with a random salt, written with the "$2y$" prefix that
-// Apache's htpasswd uses (the same algorithm as "$2b$"). Cost 10..31; throws
-// std::runtime_error when libxcrypt fails.
-std::string hash_password_bcrypt(std::string_view password, unsigned cost = 12);
-
 struct HtpasswdEntry {
   std::string user;
   std::string hash;
+  HashScheme scheme = HashScheme::unknown;
   int line = 0;
 };
 

@@ -1,5 +1,6 @@
 #include "access/proxy_protocol.hpp"
 
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <vector>
@@ -61,24 +62,15 @@ ProxyHeader parse_v1(std::string_view data) {
   if (parts.size() != 5) return fail("PROXY v1: expected 'PROXY TCPx SRC DST SPORT DPORT'");
   for (auto p : parts)
     if (p.empty()) return fail("PROXY v1: empty field");
-  boost::system::error_code ec1, ec2;
-  address src, dst;
-  if (v4) {
-    src = boost::asio::ip::make_address_v4(std::string(parts[1]), ec1);
-    dst = boost::asio::ip::make_address_v4(std::string(parts[2]), ec2);
-  } else {
-    if (parts[1].find('%') != std::string_view::npos || parts[2].find('%') != std::string_view::npos)
-      return fail("PROXY v1: bad address");
-    src = boost::asio::ip::make_address_v6(std::string(parts[1]), ec1);
-    dst = boost::asio::ip::make_address_v6(std::string(parts[2]), ec2);
-  }
-  if (ec1 || ec2) return fail("PROXY v1: bad address");
+  const auto src = core::parse_ip(parts[1]), dst = core::parse_ip(parts[2]);
+  const core::Family family = v4 ? core::Family::v4 : core::Family::v6;
+  if (!src || !dst || src->family != family || dst->family != family) return fail("PROXY v1: bad address");
   auto sport = parse_port(parts[3]);
   auto dport = parse_port(parts[4]);
   if (!sport || !dport) return fail("PROXY v1: bad port");
   h.status = ProxyHeader::Status::ok;
-  h.source = normalize(src);
-  h.destination = normalize(dst);
+  h.source = src->normalized();
+  h.destination = dst->normalized();
   h.source_port = *sport;
   h.destination_port = *dport;
   return h;
@@ -114,20 +106,20 @@ ProxyHeader parse_v2(std::string_view data) {
   const unsigned char* a = p + kProxyV2HeaderSize;
   if (fam == 1) {
     if (len < 12) return fail("PROXY v2: address block too short for AF_INET");
-    boost::asio::ip::address_v4::bytes_type s{}, d{};
+    std::array<std::uint8_t, 4> s{}, d{};
     std::memcpy(s.data(), a, 4);
     std::memcpy(d.data(), a + 4, 4);
-    h.source = address(boost::asio::ip::address_v4(s));
-    h.destination = address(boost::asio::ip::address_v4(d));
+    h.source = IpAddress::v4(s);
+    h.destination = IpAddress::v4(d);
     h.source_port = be16(a + 8);
     h.destination_port = be16(a + 10);
   } else if (fam == 2) {
     if (len < 36) return fail("PROXY v2: address block too short for AF_INET6");
-    boost::asio::ip::address_v6::bytes_type s{}, d{};
+    std::array<std::uint8_t, 16> s{}, d{};
     std::memcpy(s.data(), a, 16);
     std::memcpy(d.data(), a + 16, 16);
-    h.source = normalize(address(boost::asio::ip::address_v6(s)));
-    h.destination = normalize(address(boost::asio::ip::address_v6(d)));
+    h.source = IpAddress::v6(s).normalized();
+    h.destination = IpAddress::v6(d).normalized();
     h.source_port = be16(a + 32);
     h.destination_port = be16(a + 34);
   } else {

@@ -36,9 +36,9 @@ struct ProxyHeader {
   std::string reason;                 // for error: short, plain words
   int version = 0;                    // 1 or 2 when ok
   bool local = false;                 // v2 LOCAL / v1 UNKNOWN / v2 AF_UNSPEC: no address, use the peer
-  std::optional<address> source;      // client address when carried (normalized)
+  std::optional<IpAddress> source;      // client address when carried (normalized)
   std::uint16_t source_port = 0;
-  std::optional<address> destination;
+  std::optional<IpAddress> destination;
   std::uint16_t destination_port = 0;
   std::size_t consumed = 0;           // bytes of the header, when ok
 

@@ -5,14 +5,11 @@ namespace airgate::access {
 Throttle::Throttle(config::Throttle cfg, std::size_t max_entries)
     : cfg_(cfg), max_entries_(max_entries == 0 ? 1 : max_entries) {}
 
-std::string Throttle::key_of(const address& raw) {
-  address a = normalize(raw);
-  if (a.is_v4()) {
-    auto b = a.to_v4().to_bytes();
-    return std::string(1, '4') + std::string(reinterpret_cast<const char*>(b.data()), b.size());
-  }
-  auto b = a.to_v6().to_bytes();
-  return std::string(1, '6') + std::string(reinterpret_cast<const char*>(b.data()), 8);  // the /64
+std::string Throttle::key_of(const IpAddress& raw) {
+  const IpAddress a = raw.normalized();
+  const auto* b = reinterpret_cast<const char*>(a.bytes.data());
+  if (a.is_v4()) return std::string(1, '4') + std::string(b, 4);
+  return std::string(1, '6') + std::string(b, 8);  // the /64
 }
 
 bool Throttle::expired(const Entry& e, Clock::time_point now) const {
@@ -53,7 +50,7 @@ void Throttle::make_room(Clock::time_point now) {
   }
 }
 
-std::optional<std::chrono::seconds> Throttle::blocked(const address& a, Clock::time_point now) {
+std::optional<std::chrono::seconds> Throttle::blocked(const IpAddress& a, Clock::time_point now) {
   if (!enabled()) return std::nullopt;
   std::lock_guard lock(mu_);
   auto it = entries_.find(key_of(a));
@@ -70,7 +67,7 @@ std::optional<std::chrono::seconds> Throttle::blocked(const address& a, Clock::t
   return std::nullopt;
 }
 
-std::optional<std::chrono::seconds> Throttle::record_failure(const address& a, Clock::time_point now) {
+std::optional<std::chrono::seconds> Throttle::record_failure(const IpAddress& a, Clock::time_point now) {
   if (!enabled()) return std::nullopt;
   std::lock_guard lock(mu_);
   std::string key = key_of(a);
@@ -97,7 +94,7 @@ std::optional<std::chrono::seconds> Throttle::record_failure(const address& a, C
   return std::nullopt;
 }
 
-void Throttle::record_success(const address& a, Clock::time_point now) {
+void Throttle::record_success(const IpAddress& a, Clock::time_point now) {
   if (!enabled()) return;
   std::lock_guard lock(mu_);
   auto it = entries_.find(key_of(a));

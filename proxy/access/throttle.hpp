@@ -39,14 +39,14 @@ class Throttle {
 
   bool enabled() const { return cfg_.max_failures > 0; }
   // Seconds to wait when `a` is blocked at `now`.
-  std::optional<std::chrono::seconds> blocked(const address& a, Clock::time_point now);
+  std::optional<std::chrono::seconds> blocked(const IpAddress& a, Clock::time_point now);
   // Counts a failed login; returns the retry-after when this failure starts a block.
-  std::optional<std::chrono::seconds> record_failure(const address& a, Clock::time_point now);
+  std::optional<std::chrono::seconds> record_failure(const IpAddress& a, Clock::time_point now);
   // Clears the failure count (not a block).
-  void record_success(const address& a, Clock::time_point now);
+  void record_success(const IpAddress& a, Clock::time_point now);
   std::size_t size() const;
 
-  static std::string key_of(const address& a);
+  static std::string key_of(const IpAddress& a);
 
  private:
   struct Entry {

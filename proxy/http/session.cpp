@@ -21,6 +21,7 @@
 #include "core/reason.hpp"
 #include "http/rules/error_page.hpp"
 #include "http/rules/headers.hpp"
+#include "net/ip.hpp"
 #include "upstream/exchange.hpp"
 #include "upstream/relay.hpp"
 #include "upstream/route.hpp"
@@ -175,8 +176,8 @@ bool is_websocket_request(const bhttp::request_header<>& req) {
 class Session {
  public:
   Session(Stream stream, tcp::endpoint peer, ListenerInfo listener, WorkerContext& worker)
-      : client_(std::move(stream)), peer_ip_(access::normalize(peer.address())), listener_(listener), worker_(worker) {
-    peer_address_ = peer_ip_.to_string();
+      : client_(std::move(stream)), peer_ip_(net::to_ip(peer.address()).normalized()), listener_(listener), worker_(worker) {
+    peer_address_ = peer_ip_.str();
   }
 
   asio::awaitable<void> run();
@@ -223,7 +224,7 @@ class Session {
   asio::awaitable<std::invoke_result_t<F>> run_blocking(F f);
 
   Stream client_;
-  asio::ip::address peer_ip_;   // the connecting peer (or the PROXY protocol source)
+  core::IpAddress peer_ip_;     // the connecting peer (or the PROXY protocol source)
   std::string peer_address_;
   std::string tls_client_subject_;
   ListenerInfo listener_;
@@ -319,7 +320,7 @@ asio::awaitable<bool> Session::read_proxy_header(const runtime::Runtime& rt) {
     if (header.ok()) {
       if (header.source && !header.local) {
         peer_ip_ = *header.source;
-        peer_address_ = peer_ip_.to_string();
+        peer_address_ = peer_ip_.str();
       }
       buffer_.consume(header.consumed);
       co_return true;
@@ -628,7 +629,7 @@ access::Evaluation Session::begin_access(Exchange& ex) {
   auto [first, last] = req.equal_range(kXForwardedFor);
   for (auto it = first; it != last; ++it) xff.push_back(it->value());
   const auto client = access::resolve_client_address(peer_ip_, xff, rt.trusted_proxies);
-  ex.client_address = client.to_string();
+  ex.client_address = client.str();
   ex.log.client = ex.client_address;
 
   // Step 4: access (cheap: no hash is computed here).

@@ -47,12 +47,12 @@ RuntimePtr build_runtime(config::ConfigPtr cfg, bool check_only) {
   for (const auto& r : cfg->routes) rt->peers.push_back(make_peer(r.upstream, *rt));
   std::vector<std::string> errors;
   auto users = access::effective_users(cfg->auth, errors);
-  rt->trusted_proxies = access::IpAllowlist::parse(cfg->trusted_proxies, errors);
   if (!errors.empty()) {
     std::string all;
     for (const auto& e : errors) all += (all.empty() ? "" : "\n") + e;
     throw std::runtime_error(all);
   }
+  rt->trusted_proxies = access::IpAllowlist(cfg->trusted_proxy_networks);
   rt->access = access::AccessControl::create(cfg->auth, std::move(users));
   if (!check_only)
     rt->access_log = std::make_shared<observe::AccessLog>(cfg->logging.access_log, cfg->logging.format);
