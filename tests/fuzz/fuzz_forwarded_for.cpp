@@ -22,28 +22,31 @@ namespace {
 
 const IpAllowlist& trusted() {
   static const IpAllowlist list = [] {
-    std::vector<std::string> errors;
-    auto l = IpAllowlist::parse({"10.0.0.0/8", "192.168.1.7", "2001:db8::/32", "::1", "127.0.0.0/8"}, errors);
-    if (!errors.empty()) __builtin_trap();
-    return l;
+    std::vector<Cidr> rules;
+    for (const char* e : {"10.0.0.0/8", "192.168.1.7", "2001:db8::/32", "::1", "127.0.0.0/8"}) {
+      auto c = parse_cidr(e);
+      if (!c) __builtin_trap();
+      rules.push_back(*c);
+    }
+    return IpAllowlist(std::move(rules));
   }();
   return list;
 }
 
-const address kPeers[] = {
-    boost::asio::ip::make_address("10.1.2.3"),         boost::asio::ip::make_address("203.0.113.9"),
-    boost::asio::ip::make_address("::ffff:10.9.9.9"),  boost::asio::ip::make_address("2001:db8::5"),
-    boost::asio::ip::make_address("::1"),              boost::asio::ip::make_address("2001:4860::8888"),
-    boost::asio::ip::make_address("127.0.0.1"),        boost::asio::ip::make_address("192.168.1.7"),
+const IpAddress kPeers[] = {
+    *airgate::core::parse_ip("10.1.2.3"),        *airgate::core::parse_ip("203.0.113.9"),
+    *airgate::core::parse_ip("::ffff:10.9.9.9"), *airgate::core::parse_ip("2001:db8::5"),
+    *airgate::core::parse_ip("::1"),             *airgate::core::parse_ip("2001:4860::8888"),
+    *airgate::core::parse_ip("127.0.0.1"),       *airgate::core::parse_ip("192.168.1.7"),
 };
 
-bool mapped(const address& a) { return a.is_v6() && a.to_v6().is_v4_mapped(); }
+bool mapped(const IpAddress& a) { return a.is_v4_mapped(); }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  const address& peer = kPeers[data[0] % (sizeof(kPeers) / sizeof(kPeers[0]))];
+  const IpAddress& peer = kPeers[data[0] % (sizeof(kPeers) / sizeof(kPeers[0]))];
   const std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
 
   std::vector<std::string_view> values;
@@ -65,9 +68,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
 
-  const address client = resolve_client_address(peer, values, trusted());
+  const IpAddress client = resolve_client_address(peer, values, trusted());
   if (mapped(client)) __builtin_trap();
-  if (!trusted().contains(normalize(peer)) && client != normalize(peer)) __builtin_trap();
+  if (!trusted().contains(peer.normalized()) && client != peer.normalized()) __builtin_trap();
 
   // The value forwarded upstream and X-Real-IP.
   std::string joined;
@@ -75,7 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!joined.empty()) joined += ", ";
     joined += v;
   }
-  (void)rules::append_forwarded_for(joined, rules::forwarded_address(client.to_string()));
+  (void)rules::append_forwarded_for(joined, rules::forwarded_address(client.str()));
   (void)rules::forwarded_address(rest);
   (void)parse_cidr(rest);
   return 0;

@@ -17,8 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!h.ok()) return 0;
   if (h.consumed == 0 || h.consumed > in.size() || h.consumed > kMaxProxyHeader) __builtin_trap();
   if (h.version != 1 && h.version != 2) __builtin_trap();
-  if (h.source) (void)h.source->to_string();
-  if (h.destination) (void)h.destination->to_string();
+  if (h.source) (void)h.source->str();
+  if (h.destination) (void)h.destination->str();
   // The same header followed by a TLS ClientHello's first bytes.
   std::string more(in.substr(0, h.consumed));
   more += "\x16\x03\x01\x02\x00\x01";

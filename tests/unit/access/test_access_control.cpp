@@ -10,7 +10,6 @@ using namespace std::chrono_literals;
 using airgate::config::Auth;
 using airgate::config::BasicUser;
 using airgate::config::Satisfy;
-using boost::asio::ip::make_address;
 
 namespace {
 
@@ -29,6 +28,20 @@ AccessDecision run(AccessControl& ac, const AccessInput& in) {
     return ac.complete(std::move(ev), ok, in.now);
   }
   return ev.decision;
+}
+
+// An address literal the test knows is valid.
+IpAddress make_address(std::string_view s) {
+  auto a = airgate::core::parse_ip(s);
+  REQUIRE(a);
+  return *a;
+}
+
+// auth.allow as the loader leaves it: the text and the parsed networks.
+void allow(Auth& auth, const std::vector<std::string>& entries) {
+  auth.allow = entries;
+  auth.allow_networks.clear();
+  for (const auto& e : entries) auth.allow_networks.push_back(*airgate::core::parse_cidr(e));
 }
 
 AccessInput req(const char* client, std::string_view authorization = {}, std::string_view proxy_auth = {},
@@ -95,7 +108,7 @@ TEST_CASE("satisfy any|all over every combination", "[access][policy]") {
   for (const auto& r : rows) {
     Auth auth;
     auth.satisfy = r.satisfy;
-    if (r.allow != A::none) auth.allow = {"10.0.0.0/8"};
+    if (r.allow != A::none) allow(auth, {"10.0.0.0/8"});
     std::vector<BasicUser> users;
     if (r.basic_on) users = {kAlice};
     auto ac = AccessControl::create(auth, users);
@@ -113,7 +126,7 @@ TEST_CASE("satisfy any|all over every combination", "[access][policy]") {
 
 TEST_CASE("public paths skip every check, exact match only", "[access][policy]") {
   Auth auth;
-  auth.allow = {"10.0.0.0/8"};
+  allow(auth, {"10.0.0.0/8"});
   auth.satisfy = Satisfy::all;
   auth.public_paths = {"/api/v1/health"};
   auto ac = AccessControl::create(auth, {kAlice});
@@ -295,13 +308,6 @@ TEST_CASE("disabled_by_env turns basic off; an empty users file fails closed", "
   CHECK(airgate::core::log_word(d.reason) == "unknown_user");
 }
 
-TEST_CASE("create rejects bad allow entries and bad hashes", "[access][policy]") {
-  Auth auth;
-  auth.allow = {"10.0.0.0/8", "not-an-ip"};
-  CHECK_THROWS_WITH(AccessControl::create(auth, {}), Catch::Contains("not-an-ip"));
-  CHECK_THROWS_WITH(AccessControl::create(Auth{}, {BasicUser{"eve", "hunter2"}}), Catch::Contains("eve"));
-}
-
 TEST_CASE("AccessControl is usable from several threads", "[access][policy]") {
   auto ac = AccessControl::create(Auth{}, {kBob});
   const std::string good = basic("bob", "correct horse");
@@ -319,7 +325,7 @@ TEST_CASE("AccessControl is usable from several threads", "[access][policy]") {
 
 TEST_CASE("the credential header is reported even when the allowlist let the request in", "[access][policy]") {
   Auth auth;
-  auth.allow = {"10.0.0.0/8"};
+  allow(auth, {"10.0.0.0/8"});
   auto ac = AccessControl::create(auth, {kAlice});
   auto d = run(*ac, req("10.0.0.1", "Bearer tok", basic("alice", "whatever")));
   CHECK(d.outcome == Outcome::allow);

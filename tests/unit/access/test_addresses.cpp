@@ -4,18 +4,24 @@
 #include <catch2/catch.hpp>
 
 using namespace airgate::access;
-using boost::asio::ip::make_address;
 
 namespace {
 
-IpAllowlist list(std::vector<std::string> entries) {
-  std::vector<std::string> errors;
-  auto l = IpAllowlist::parse(entries, errors);
-  REQUIRE(errors.empty());
-  return l;
+IpAllowlist list(const std::vector<std::string>& entries) {
+  std::vector<Cidr> rules;
+  for (const auto& e : entries) {
+    auto c = parse_cidr(e);
+    REQUIRE(c);
+    rules.push_back(*c);
+  }
+  return IpAllowlist(std::move(rules));
 }
 
-address ip(const char* s) { return make_address(s); }
+IpAddress ip(const char* s) {
+  auto a = airgate::core::parse_ip(s);
+  REQUIRE(a);
+  return *a;
+}
 
 }  // namespace
 
@@ -55,18 +61,6 @@ TEST_CASE("allowlist: prefix edge cases", "[access][allowlist]") {
   CHECK_FALSE(list({"10.0.0.128/25"}).contains(ip("10.0.0.127")));
   CHECK(list({"2001:db8:0:8000::/49"}).contains(ip("2001:db8:0:ffff::1")));
   CHECK_FALSE(list({"2001:db8:0:8000::/49"}).contains(ip("2001:db8:0:7fff::1")));
-  CHECK(parse_cidr("10.1.2.3/8")->str() == "10.0.0.0/8");
-  CHECK(parse_cidr("::ffff:10.0.0.0/104")->str() == "10.0.0.0/8");
-}
-
-TEST_CASE("allowlist: bad entries are reported", "[access][allowlist]") {
-  std::vector<std::string> errors;
-  auto l = IpAllowlist::parse({"10.0.0.0/33", "nonsense", "1.2.3.4/", "::1/129", "fe80::1%eth0", "", "1.2.3.4/x",
-                               "1.2.3.4/08x", "10.0.0.0/8"},
-                              errors);
-  CHECK(errors.size() == 8);
-  CHECK_THAT(errors[0], Catch::StartsWith("'10.0.0.0/33': "));
-  CHECK(l.rules().size() == 1);
 }
 
 TEST_CASE("X-Forwarded-For entries", "[access][client_address]") {
@@ -133,6 +127,6 @@ TEST_CASE("client address resolution through trusted proxies", "[access][client_
     for (int i = 0; i < 100; ++i) many += "10.0.0.2, ";
     many += "10.0.0.3";
     std::string with_client = "198.51.100.9, " + many;
-    CHECK(resolve_client_address(ip("10.0.0.1"), V{with_client}, trusted).to_string().rfind("10.", 0) == 0);
+    CHECK(resolve_client_address(ip("10.0.0.1"), V{with_client}, trusted).str().rfind("10.", 0) == 0);
   }
 }

@@ -259,8 +259,12 @@ security:
   REQUIRE(c.auth.users.size() == 2);
   CHECK(c.auth.users[0].user == "alice");
   CHECK(c.auth.users[0].hash == "$2y$10$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZa");
+  CHECK(c.auth.users[0].scheme == HashScheme::bcrypt);
   CHECK(c.auth.users[1].user == "bob");
   CHECK(c.auth.allow == std::vector<std::string>{"10.0.0.0/8", "192.168.1.7", "::1", "fd00::/8"});
+  REQUIRE(c.auth.allow_networks.size() == 4);
+  CHECK(c.auth.allow_networks[1].str() == "192.168.1.7/32");
+  CHECK(c.auth.allow_networks[3].str() == "fd00::/8");
   CHECK(c.auth.satisfy == Satisfy::all);
   CHECK(c.auth.forward_authorization);
   CHECK(c.auth.public_paths == std::vector<std::string>{"/api/v1/health"});
@@ -268,6 +272,8 @@ security:
   CHECK(c.auth.throttle.window == 2min);
   CHECK(c.auth.throttle.block == 1h);
   CHECK(c.trusted_proxies == std::vector<std::string>{"172.16.0.0/12"});
+  REQUIRE(c.trusted_proxy_networks.size() == 1);
+  CHECK(c.trusted_proxy_networks[0].str() == "172.16.0.0/12");
   CHECK(c.headers.hsts == std::optional<std::string>("max-age=31536000; includeSubDomains"));
   CHECK_FALSE(c.headers.request_id);
   CHECK(c.admin.address == std::optional<std::string>("[::1]:9901"));
@@ -634,9 +640,13 @@ TEST_CASE("allow and trusted_proxies accept addresses and CIDRs only", "[config]
   auto c = ok("auth: { allow: [\"10.0.0.0/8\", \"1.2.3.4\", \"::1\", \"2001:db8::/32\", \"0.0.0.0/0\", \"::/0\"] }\n"
               "trusted_proxies: [\"127.0.0.1/32\", \"fd00::/8\"]\n");
   CHECK(c.auth.allow.size() == 6);
+  REQUIRE(c.auth.allow_networks.size() == 6);
+  CHECK(c.auth.allow_networks[4].prefix == 0);
   CHECK(c.trusted_proxies.size() == 2);
+  CHECK(c.trusted_proxy_networks.size() == 2);
+  // Everything the access checks would refuse is refused here, at load.
   for (auto b : {"10.0.0.0/33", "10.0.0.0/", "1.2.3", "example.com", "::/129", "10.0.0.0/8/8", "[::1]", "1.2.3.4/x",
-                 "all"}) {
+                 "all", "fe80::1%eth0", "10.0.0.0/0008"}) {
     INFO(b);
     auto r = bad(std::string("auth:\n  allow:\n    - \"") + b + "\"\n");
     REQUIRE(r.problems.size() == 1);
