@@ -44,14 +44,14 @@ struct AccessControl::Impl {
   explicit Impl(const config::Auth& a) : auth(a), throttle(a.throttle) {}
 
   config::Auth auth;
-  std::unordered_map<std::string, std::string> users;
+  std::unordered_map<std::string, config::BasicUser> users;
   std::unordered_set<std::string> public_paths;
   IpAllowlist allow;
   bool basic_on = false;
   bool allow_on = false;
   Throttle throttle;
   CredentialCache cache;
-  std::string dummy_hash = kFallbackDummyHash;
+  config::BasicUser dummy{"", kFallbackDummyHash, config::HashScheme::bcrypt};
   std::atomic<std::uint64_t> verifications{0};
 };
 
@@ -71,8 +71,8 @@ std::shared_ptr<AccessControl> AccessControl::create(const config::Auth& auth,
   auto impl = std::make_unique<Impl>(auth);
   impl->allow = IpAllowlist(auth.allow_networks);
   for (auto& u : users) {
-    if (impl->users.empty()) impl->dummy_hash = u.hash;  // same cost class as a real user
-    impl->users[u.user] = std::move(u.hash);             // a later duplicate wins
+    if (impl->users.empty()) impl->dummy = u;  // same cost class as a real user
+    impl->users[u.user] = std::move(u);        // a later duplicate wins
   }
   impl->public_paths.insert(auth.public_paths.begin(), auth.public_paths.end());
   impl->allow_on = !impl->allow.empty();
@@ -158,9 +158,11 @@ Evaluation AccessControl::evaluate(const AccessInput& in) {
       d.reason = core::Reason::basic_auth;
       return ev;
     }
-    p.hash = it->second;
+    p.hash = it->second.hash;
+    p.scheme = it->second.scheme;
   } else {
-    p.hash = m.dummy_hash;
+    p.hash = m.dummy.hash;
+    p.scheme = m.dummy.scheme;
   }
   p.user = cred.user;
   p.password = std::move(cred.password);
@@ -174,7 +176,7 @@ Evaluation AccessControl::evaluate(const AccessInput& in) {
 
 bool AccessControl::verify(PendingVerification& p) const {
   impl_->verifications.fetch_add(1, std::memory_order_relaxed);
-  bool ok = verify_password(p.hash, p.password);
+  bool ok = verify_password(p.scheme, p.hash, p.password);
   wipe(p.password);
   return ok && p.known_user;
 }

@@ -89,6 +89,7 @@ struct PendingVerification {
   std::string user;
   std::string password;  // cleared after verification
   std::string hash;
+  config::HashScheme scheme = config::HashScheme::unknown;  // of `hash`
   std::string cache_key;
   // false: the user does not exist; `hash` is then a stand-in of the same cost
   // so an unknown user takes as long as a wrong password. complete() denies it

@@ -265,9 +265,13 @@ std::string sha1_htpasswd(std::string_view password) {
 }
 
 bool verify_password(std::string_view hash, std::string_view password) {
-  if (password.find('\0') != std::string_view::npos) return false;
   if (!valid_hash(hash)) return false;
-  switch (hash_scheme(hash)) {
+  return verify_password(hash_scheme(hash), hash, password);
+}
+
+bool verify_password(HashScheme scheme, std::string_view hash, std::string_view password) {
+  if (password.find('\0') != std::string_view::npos) return false;
+  switch (scheme) {
     case HashScheme::bcrypt:
     case HashScheme::sha256_crypt:
     case HashScheme::sha512_crypt:

@@ -38,6 +38,9 @@ bool valid_hash(std::string_view hash, std::string* why = nullptr);
 // containing NUL never verify. The computed and stored hashes are compared in
 // constant time (CRYPTO_memcmp). Thread-safe (crypt_r with a private buffer).
 bool verify_password(std::string_view hash, std::string_view password);
+// The same for a hash already checked with valid_hash() whose scheme is
+// `scheme` (the users of a loaded configuration): no format check again.
+bool verify_password(HashScheme scheme, std::string_view hash, std::string_view password);
 
 // Apache's "$apr1$" MD5 variant: returns "$apr1$<salt>$<22 chars>". The salt
 // is truncated at 8 characters or at a '$'.

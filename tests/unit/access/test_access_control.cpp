@@ -14,8 +14,9 @@ using airgate::config::Satisfy;
 namespace {
 
 // htpasswd -nbB -C 5 alice 'correct horse'; htpasswd -nbm bob 'correct horse'
-const BasicUser kAlice{"alice", "$2y$05$ujaVGHB6fRFwKBCSbayl.u/fK.ErxcvpkvlJd4D2J7m0tAgYSbGBu"};
-const BasicUser kBob{"bob", "$apr1$iBhDyKqJ$WvFQpBnnwDT6xEyZOqQeG."};
+const BasicUser kAlice{"alice", "$2y$05$ujaVGHB6fRFwKBCSbayl.u/fK.ErxcvpkvlJd4D2J7m0tAgYSbGBu",
+                       airgate::config::HashScheme::bcrypt};
+const BasicUser kBob{"bob", "$apr1$iBhDyKqJ$WvFQpBnnwDT6xEyZOqQeG.", airgate::config::HashScheme::apr1};
 
 std::string basic(const std::string& user, const std::string& pw) {
   return "Basic " + base64_encode(user + ":" + pw);

@@ -180,7 +180,16 @@ TEST_CASE("parse_htpasswd: comments, blank lines, CRLF, nginx comment field", "[
   CHECK(r.entries[2].hash == "{SHA}L55TUjtiq8FBorTWAZ0jy6g129A=");
   CHECK(r.entries[3].user == "dave");
   CHECK(r.entries[3].line == 8);
+  CHECK(r.entries[0].scheme == HashScheme::bcrypt);
+  CHECK(r.entries[1].scheme == HashScheme::apr1);
+  CHECK(r.entries[2].scheme == HashScheme::sha1);
+  CHECK(r.entries[3].scheme == HashScheme::yescrypt);
   CHECK(verify_password(r.entries[1].hash, "correct horse"));
+  // With the scheme known (as the access checks call it): the same answers.
+  CHECK(verify_password(r.entries[1].scheme, r.entries[1].hash, "correct horse"));
+  CHECK_FALSE(verify_password(r.entries[1].scheme, r.entries[1].hash, "correct horsE"));
+  CHECK(verify_password(r.entries[2].scheme, r.entries[2].hash, "correct horse"));
+  CHECK_FALSE(verify_password(HashScheme::unknown, r.entries[2].hash, "correct horse"));
 }
 
 TEST_CASE("parse_htpasswd: malformed lines are FILE:LINE errors", "[access][htpasswd]") {
@@ -226,6 +235,7 @@ TEST_CASE("load_htpasswd_file and effective_users", "[access][htpasswd]") {
     CHECK(users[0].user == "alice");
     CHECK(hash_scheme(users[0].hash) == HashScheme::bcrypt);
     CHECK(users[1].user == "bob");
+    CHECK(users[1].scheme == HashScheme::sha1);  // from the file parser
     CHECK(users[2].user == "zoe");
   }
   SECTION("bad inline hash is an error naming the entry") {
@@ -262,6 +272,12 @@ TEST_CASE("hash_password_bcrypt produces a verifiable $2y$ hash with a random sa
   CHECK(verify_password(h1, "s3cret-passw0rd"));
   CHECK_FALSE(verify_password(h1, "s3cret-passw0rD"));
   CHECK_THROWS(hash_password_bcrypt("x", 4));
+  // The environment user's form: libxcrypt's $2b$ prefix.
+  std::string b = hash_password_bcrypt("s3cret-passw0rd", 10, "$2b$");
+  CHECK_THAT(b, Catch::StartsWith("$2b$10$"));
+  CHECK(verify_password(b, "s3cret-passw0rd"));
+  CHECK_THROWS(hash_password_bcrypt("x", 10, "$2a$"));
+  CHECK_THROWS(hash_password_bcrypt(std::string_view("a\0b", 3), 10));
 }
 
 TEST_CASE("username_problem", "[access][htpasswd]") {
