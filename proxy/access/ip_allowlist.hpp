@@ -10,6 +10,8 @@
 
 namespace airgate::access {
 
+// The address types of the access checks (and of the self-check's rules,
+// which name them access::).
 using core::Cidr;
 using core::IpAddress;
 using core::parse_cidr;

@@ -41,6 +41,7 @@ struct Val {
   std::string path;
 };
 
+// The known keys of one mapping, by name (see Reader::fields).
 class Fields {
  public:
   void add(const std::string& name, Val v) { entries_.emplace(name, std::move(v)); }
@@ -49,7 +50,6 @@ class Fields {
     if (it == entries_.end()) return std::nullopt;
     return it->second;
   }
-  bool has(const std::string& name) const { return entries_.count(name) != 0; }
 
  private:
   std::map<std::string, Val> entries_;
