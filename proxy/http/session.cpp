@@ -176,7 +176,7 @@ bool is_websocket_request(const bhttp::request_header<>& req) {
 class Session {
  public:
   Session(Stream stream, tcp::endpoint peer, ListenerInfo listener, WorkerContext& worker)
-      : client_(std::move(stream)), peer_ip_(net::to_ip(peer.address()).normalized()), listener_(listener), worker_(worker) {
+      : client_(std::move(stream)), peer_ip_(net::to_ip(peer.address())), listener_(listener), worker_(worker) {
     peer_address_ = peer_ip_.str();
   }
 
