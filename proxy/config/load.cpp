@@ -1,6 +1,8 @@
 // YAML text -> validated Config, and the start-up path (file, then the
 // environment overlay) (design §2). The sections are parsed in
 // config/section_*.cpp over config/yaml_reader.hpp; the overlay is config/env.cpp.
+// The schema (known_keys(): every section and its keys) is here, at the top;
+// tests/integration/test_docs.py reads it to check the configuration reference.
 //
 // Rules implemented here and there (documented in docs/configuration.md):
 //  - every problem is collected, none stops the parse; parse_yaml never throws;
@@ -19,6 +21,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <sstream>
 
 namespace airgate::config {
@@ -26,6 +29,43 @@ namespace airgate::config {
 std::string Problem::str() const {
   if (line <= 0) return source + ": " + message;
   return source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+// Known keys per section (for unknown-key messages and suggestions).
+const std::map<std::string, std::vector<std::string>>& known_keys() {
+  static const std::map<std::string, std::vector<std::string>> keys = {
+      {"", {"listen", "upstream", "routes", "limits", "auth", "trusted_proxies", "headers", "admin", "logging",
+            "workers", "shutdown_grace", "reload_watch", "security"}},
+      {"listen", {"address", "tls", "proxy_protocol", "redirect_to_https"}},
+      {"tls", {"certificate", "private_key", "min_version", "sni", "client_ca"}},
+      {"sni", {"names", "certificate", "private_key"}},
+      {"upstream", {"url", "ca_file", "connect_timeout", "read_timeout", "send_timeout", "max_idle_connections"}},
+      {"routes", {"path_prefix", "upstream"}},
+      {"limits", {"max_body_size", "max_header_size", "handshake_timeout", "client_header_timeout",
+                  "client_body_timeout", "keepalive_timeout", "max_connections", "client_body_buffer_size",
+                  "client_body_min_rate", "max_uploads_per_client"}},
+      {"auth", {"realm", "basic", "allow", "satisfy", "forward_authorization", "public_paths", "throttle"}},
+      {"basic", {"users_file", "users"}},
+      {"users", {"user", "hash"}},
+      {"throttle", {"max_failures", "window", "block"}},
+      {"headers", {"hsts", "request_id"}},
+      {"admin", {"address"}},
+      {"logging", {"level", "format", "access_log"}},
+      {"security", {"selfcheck"}},
+  };
+  return keys;
+}
+
+// Section name -> dotted path used in suggestions.
+const std::map<std::string, std::string>& section_paths() {
+  static const std::map<std::string, std::string> paths = {
+      {"listen", "listen[]"},         {"tls", "listen[].tls"},   {"sni", "listen[].tls.sni[]"},
+      {"upstream", "upstream"},       {"routes", "routes[]"},    {"limits", "limits"},
+      {"auth", "auth"},               {"basic", "auth.basic"},   {"users", "auth.basic.users[]"},
+      {"throttle", "auth.throttle"},  {"headers", "headers"},    {"admin", "admin"},
+      {"logging", "logging"},         {"security", "security"},
+  };
+  return paths;
 }
 
 namespace {

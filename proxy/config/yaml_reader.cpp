@@ -85,43 +85,6 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
-// Known keys per section (for unknown-key messages and suggestions).
-const std::map<std::string, std::vector<std::string>>& known_keys() {
-  static const std::map<std::string, std::vector<std::string>> keys = {
-      {"", {"listen", "upstream", "routes", "limits", "auth", "trusted_proxies", "headers", "admin", "logging",
-            "workers", "shutdown_grace", "reload_watch", "security"}},
-      {"listen", {"address", "tls", "proxy_protocol", "redirect_to_https"}},
-      {"tls", {"certificate", "private_key", "min_version", "sni", "client_ca"}},
-      {"sni", {"names", "certificate", "private_key"}},
-      {"upstream", {"url", "ca_file", "connect_timeout", "read_timeout", "send_timeout", "max_idle_connections"}},
-      {"routes", {"path_prefix", "upstream"}},
-      {"limits", {"max_body_size", "max_header_size", "handshake_timeout", "client_header_timeout",
-                  "client_body_timeout", "keepalive_timeout", "max_connections", "client_body_buffer_size",
-                  "client_body_min_rate", "max_uploads_per_client"}},
-      {"auth", {"realm", "basic", "allow", "satisfy", "forward_authorization", "public_paths", "throttle"}},
-      {"basic", {"users_file", "users"}},
-      {"users", {"user", "hash"}},
-      {"throttle", {"max_failures", "window", "block"}},
-      {"headers", {"hsts", "request_id"}},
-      {"admin", {"address"}},
-      {"logging", {"level", "format", "access_log"}},
-      {"security", {"selfcheck"}},
-  };
-  return keys;
-}
-
-// Section name -> dotted path used in suggestions.
-const std::map<std::string, std::string>& section_paths() {
-  static const std::map<std::string, std::string> paths = {
-      {"listen", "listen[]"},         {"tls", "listen[].tls"},   {"sni", "listen[].tls.sni[]"},
-      {"upstream", "upstream"},       {"routes", "routes[]"},    {"limits", "limits"},
-      {"auth", "auth"},               {"basic", "auth.basic"},   {"users", "auth.basic.users[]"},
-      {"throttle", "auth.throttle"},  {"headers", "headers"},    {"admin", "admin"},
-      {"logging", "logging"},         {"security", "security"},
-  };
-  return paths;
-}
-
 std::string join(const std::string& path, std::string_view key) {
   return path.empty() ? std::string(key) : path + "." + std::string(key);
 }

@@ -33,6 +33,11 @@ std::string describe(const YAML::Node& n);
 // Reads a whole file; false with `why` (strerror, "is a directory") otherwise.
 bool read_whole_file(const std::string& path, std::string& out, std::string& why);
 
+// The schema of the file (load.cpp): the known keys of each section (the
+// top level is ""), and each section's dotted path for suggestions.
+const std::map<std::string, std::vector<std::string>>& known_keys();
+const std::map<std::string, std::string>& section_paths();
+
 // A value with its location: the node, the key it was written under (if any)
 // and its dotted path.
 struct Val {
