@@ -60,15 +60,7 @@ std::string_view lstrip(std::string_view s) {
 
 // Splits "$a$b$c" after `prefix` into its '$'-separated fields.
 std::vector<std::string_view> fields_after(std::string_view hash, std::size_t prefix) {
-  std::vector<std::string_view> out;
-  std::string_view rest = hash.substr(prefix);
-  while (true) {
-    auto p = rest.find('$');
-    out.push_back(rest.substr(0, p));
-    if (p == std::string_view::npos) break;
-    rest.remove_prefix(p + 1);
-  }
-  return out;
+  return core::split(hash.substr(prefix), '$');
 }
 
 bool valid_bcrypt(std::string_view h, std::string* why) {

@@ -1,5 +1,7 @@
 #include "access/proxy_protocol.hpp"
 
+#include "core/text.hpp"
+
 #include <array>
 #include <charconv>
 #include <cstring>
@@ -41,14 +43,8 @@ ProxyHeader parse_v1(std::string_view data) {
     return {};
   }
   if (crlf + 2 > kProxyV1MaxLine) return fail("PROXY v1 line longer than 107 bytes");
-  std::string_view line = data.substr(kV1Prefix.size(), crlf - kV1Prefix.size());
-  std::vector<std::string_view> parts;
-  while (true) {
-    auto sp = line.find(' ');
-    parts.push_back(line.substr(0, sp));
-    if (sp == std::string_view::npos) break;
-    line.remove_prefix(sp + 1);
-  }
+  const std::string_view line = data.substr(kV1Prefix.size(), crlf - kV1Prefix.size());
+  const std::vector<std::string_view> parts = core::split(line, ' ');
   ProxyHeader h;
   h.version = 1;
   h.consumed = crlf + 2;

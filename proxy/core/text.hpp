@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace airgate::core {
 
@@ -40,6 +41,10 @@ constexpr bool all_digits(std::string_view s) {
     if (c < '0' || c > '9') return false;
   return true;
 }
+
+// The pieces of `s` between the `sep` characters, empty ones included
+// ("a,,b" -> "a", "", "b"; "" -> one empty piece).
+std::vector<std::string_view> split(std::string_view s, char sep);
 
 // Any ASCII control character (0x00-0x1f, 0x7f).
 constexpr bool has_control(std::string_view s) {

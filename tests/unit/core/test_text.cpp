@@ -23,6 +23,14 @@ TEST_CASE("iequals and to_lower: ASCII only", "[core][text]") {
   CHECK(to_lower("\xC3\x89X") == "\xC3\x89x");
 }
 
+TEST_CASE("split keeps empty pieces", "[core][text]") {
+  using V = std::vector<std::string_view>;
+  CHECK(split("a,,b", ',') == V{"a", "", "b"});
+  CHECK(split("", ',') == V{""});
+  CHECK(split(",", ',') == V{"", ""});
+  CHECK(split("PROXY TCP4 1.2.3.4", ' ') == V{"PROXY", "TCP4", "1.2.3.4"});
+}
+
 TEST_CASE("all_digits and has_control", "[core][text]") {
   CHECK(all_digits("0123456789"));
   CHECK_FALSE(all_digits(""));
