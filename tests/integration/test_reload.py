@@ -292,8 +292,10 @@ class SighupConfigTest(ReloadCase):
     def test_raised_max_connections_serves_a_waiting_connection(self):
         # At max_connections the accept loops sleep until a connection ends or a
         # reload wakes them: a reload raising the limit serves a connection
-        # waiting in the backlog although no connection has closed.
-        ag = self.start_airgate(self.config(self.up, limits={"max_connections": 1}))
+        # waiting in the backlog although no connection has closed. One worker:
+        # with more, each has an accept pending and the limit can be passed by
+        # as many (see test_limits.MaxConnectionsTest).
+        ag = self.start_airgate(self.config(self.up, workers=1, limits={"max_connections": 1}))
         held = RawConn(ag.port, ctx=self.ctx())
         self.addCleanup(held.close)
         self.assertEqual(self.get(ag, "/echo?held", conn=held).status, 200)
@@ -302,7 +304,7 @@ class SighupConfigTest(ReloadCase):
         with self.assertRaises((socket.timeout, TimeoutError),
                                msg="a second connection was served while max_connections=1 was open"):
             waiting.sock.do_handshake()
-        self.rewrite(ag, self.config(self.up, limits={"max_connections": 2}))
+        self.rewrite(ag, self.config(self.up, workers=1, limits={"max_connections": 2}))
         self.sighup_and_wait(ag)
         waiting.sock.settimeout(5)
         try:
