@@ -116,6 +116,7 @@ struct Server::Impl {
   observe::Metrics metrics;
   FileWatch watch;
   std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<std::string> listener_urls;  // index = listener index; as bound (port 0 resolved), for logs
   asio::thread_pool blocking{2};
   // Open client connections of all workers. It, accept_waiters and
   // shutting_down are used with sequentially consistent operations: a waiter
@@ -263,8 +264,7 @@ asio::awaitable<void> Server::Impl::accept_loop(Worker& w, tcp::acceptor& accept
     asio::co_spawn(w.ioc, http::run_session(std::move(socket), info, w.ctx),
                    [this, listener = info.index](std::exception_ptr e) {
                      session_ended();
-                     // Cold path: the listener's address is looked up only to report a failure.
-                     if (e) report_failure("session on " + runtime.load()->config->listen[listener].address, e);
+                     if (e) report_failure("session on " + listener_urls[listener], e);
                    });
   }
 }
@@ -306,10 +306,11 @@ void Server::Impl::bind(const config::Config& cfg) {
       workers[k]->acceptors.push_back(std::move(acceptor));
     }
     workers.front()->acceptors.push_back(std::move(first));
+    listener_urls.push_back(url_of(l, endpoint.port()));
     if (l.redirect_to_https)
-      spdlog::info("listening on {} (redirects to {})", url_of(l, endpoint.port()), *l.redirect_to_https);
+      spdlog::info("listening on {} (redirects to {})", listener_urls.back(), *l.redirect_to_https);
     else
-      spdlog::info("listening on {}", url_of(l, endpoint.port()));
+      spdlog::info("listening on {}", listener_urls.back());
   }
 }
 
@@ -388,7 +389,7 @@ int Server::run() {
       info.proxy_protocol = l.proxy_protocol;
       info.redirect_origin = l.redirect_to_https.value_or("");
       asio::co_spawn(w->ioc, impl.accept_loop(*w, *w->acceptors[i], info),
-                     log_failure("accept loop on " + l.address + " (worker " + std::to_string(k) + ")"));
+                     log_failure("accept loop on " + impl.listener_urls[i] + " (worker " + std::to_string(k) + ")"));
     }
   }
   asio::signal_set signals(impl.control, SIGTERM, SIGINT);
