@@ -48,17 +48,28 @@ def rss_kib(pid):
     return 0
 
 
-def one(port, ctx):
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
-            s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            buf = b""
+def request_until_close(port, ctx, request, server_hostname="localhost", session=None, timeout=10):
+    """Sends `request` (which asks for Connection: close) on a new TLS
+    connection to 127.0.0.1:port and reads until the server closes it, so the
+    TLS session ends cleanly (close_notify) and OpenSSL keeps it for
+    resumption. Returns (bytes received, whether the session was resumed).
+    Also used by tests/integration/test_tls_session_cache.py; this script stays
+    stdlib only and imports nothing from tests/."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+        with ctx.wrap_socket(raw, server_hostname=server_hostname, session=session) as s:
+            s.sendall(request)
+            data = b""
             while True:
                 chunk = s.recv(65536)
                 if not chunk:
                     break
-                buf += chunk
-            return buf.startswith(b"HTTP/1.1 200")
+                data += chunk
+            return data, s.session_reused
+
+
+def one(port, ctx):
+    data, _ = request_until_close(port, ctx, b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    return data.startswith(b"HTTP/1.1 200")
 
 
 def main():

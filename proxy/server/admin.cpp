@@ -1,10 +1,10 @@
 #include "server/admin.hpp"
 
+#include "server/task.hpp"
 #include "upstream/pool.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -49,11 +49,12 @@ Admin::Admin(asio::io_context& ioc, const std::string& address, std::function<ru
   if (ec) throw std::runtime_error("admin.address " + address + ": cannot listen: " + ec.message());
   const auto bound = acceptor_.local_endpoint();
   const bool v6 = bound.address().is_v6();
-  spdlog::info("admin listening on http://{}{}{}:{}", v6 ? "[" : "", bound.address().to_string(), v6 ? "]" : "",
-               bound.port());
+  url_ = "http://" + std::string(v6 ? "[" : "") + bound.address().to_string() + (v6 ? "]" : "") + ":" +
+         std::to_string(bound.port());
+  spdlog::info("admin listening on {}", url_);
 }
 
-void Admin::start() { asio::co_spawn(ioc_, accept_loop(), asio::detached); }
+void Admin::start() { asio::co_spawn(ioc_, accept_loop(), log_failure("admin accept loop on " + url_)); }
 
 void Admin::stop() {
   boost::system::error_code ec;
@@ -67,7 +68,7 @@ asio::awaitable<void> Admin::accept_loop() {
       if (!acceptor_.is_open()) co_return;
       continue;
     }
-    asio::co_spawn(ioc_, serve(std::move(socket)), asio::detached);
+    asio::co_spawn(ioc_, serve(std::move(socket)), log_failure("admin connection on " + url_));
   }
 }
 

@@ -31,6 +31,7 @@ class Admin {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::function<runtime::RuntimePtr()> runtime_;
   std::function<std::string()> metrics_;
+  std::string url_;  // http://address:port as bound, for the log
   std::chrono::steady_clock::time_point ready_checked_{};
   bool ready_cached_ = false;
 };

@@ -2,11 +2,11 @@
 
 #include "http/session.hpp"
 #include "server/admin.hpp"
+#include "server/task.hpp"
 #include "server/watch.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -47,6 +47,9 @@ struct Worker {
   http::WorkerContext ctx;
   asio::io_context ioc{1};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // index = listener index
+  // Never expires: the accept loops at max_connections wait on it, and
+  // cancelling it (on this worker's thread) wakes them to look again.
+  asio::steady_timer room{ioc, asio::steady_timer::time_point::max()};
   std::thread thread;
   Worker() = default;
   Worker(const Worker&) = delete;
@@ -113,17 +116,30 @@ struct Server::Impl {
   observe::Metrics metrics;
   FileWatch watch;
   std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<std::string> listener_urls;  // index = listener index; as bound (port 0 resolved), for logs
   asio::thread_pool blocking{2};
+  // Open client connections of all workers. It, accept_waiters and
+  // shutting_down are used with sequentially consistent operations: a waiter
+  // announces itself, then reads `active`; a session decrements `active`, then
+  // reads the waiters; so one of the two always sees the other (no lost wake-up).
   std::atomic<std::size_t> active{0};
+  std::atomic<std::size_t> accept_waiters{0};  // accept loops asleep at max_connections
   asio::io_context control{1};
+  // The shutdown drain waits on it until shutdown_grace is over; cancelled
+  // when the last connection ends.
+  asio::steady_timer drained{control};
   std::unique_ptr<Admin> admin;
-  bool shutting_down = false;
+  std::atomic<bool> shutting_down{false};
   std::vector<asio::signal_set*> signal_sets;  // cancelled on shutdown
   AcceptWarnings accept_warnings;
 
   asio::awaitable<void> accept_loop(Worker& w, tcp::acceptor& acceptor, http::ListenerInfo info);
+  asio::awaitable<bool> wait_below_max_connections(Worker& w, const tcp::acceptor& acceptor);
+  void session_ended();
+  void wake_accept_loops();
   void bind(const config::Config& cfg);
   void shutdown();
+  asio::awaitable<void> drain(std::chrono::steady_clock::time_point deadline);
   void reload(const std::string& why);
   asio::awaitable<void> watch_loop();
   std::string metrics_text();
@@ -146,6 +162,7 @@ void Server::Impl::reload(const std::string& why) {
       auto fresh = runtime::build_runtime(result.config);
       spdlog::set_level(spdlog::level::from_str(result.config->logging.level));
       runtime.store(fresh);
+      wake_accept_loops();  // max_connections may have been raised
       metrics.reload(true);
       spdlog::info("configuration reloaded ({})", why);
     } catch (const std::exception& e) {
@@ -200,15 +217,38 @@ std::string Server::listener_change(const config::Config& before, const config::
   return {};
 }
 
+// max_connections: beyond it new connections wait in the kernel backlog. The
+// accept loop sleeps on its worker's `room` timer until session_ended or a
+// reload wakes it; it counts itself in accept_waiters before its second look
+// at `active`, so a session ending in between sees it and wakes it. False
+// when the acceptor was closed (shutdown) meanwhile.
+asio::awaitable<bool> Server::Impl::wait_below_max_connections(Worker& w, const tcp::acceptor& acceptor) {
+  while (active.load() >= runtime.load()->max_connections) {
+    accept_waiters.fetch_add(1);
+    if (active.load() >= runtime.load()->max_connections) co_await w.room.async_wait(use_tuple);
+    accept_waiters.fetch_sub(1);
+    if (!acceptor.is_open()) co_return false;
+  }
+  co_return true;
+}
+
+// Called on the session's worker thread when a client connection ends.
+void Server::Impl::session_ended() {
+  const auto left = active.fetch_sub(1) - 1;
+  if (accept_waiters.load() > 0) wake_accept_loops();
+  if (left == 0 && shutting_down) asio::post(control, [this] { drained.cancel(); });
+}
+
+// Every worker's accept loops may be waiting (the count is shared), so each
+// one is woken on its own thread; a loop still at the limit sleeps again.
+void Server::Impl::wake_accept_loops() {
+  for (auto& w : workers) asio::post(w->ioc, [&w = *w] { w.room.cancel(); });
+}
+
 asio::awaitable<void> Server::Impl::accept_loop(Worker& w, tcp::acceptor& acceptor, http::ListenerInfo info) {
-  asio::steady_timer wait(w.ioc);
+  asio::steady_timer backoff(w.ioc);
   for (;;) {
-    // max_connections: beyond it new connections wait in the kernel backlog.
-    while (active.load(std::memory_order_relaxed) >= runtime.load()->max_connections) {
-      wait.expires_after(std::chrono::milliseconds(10));
-      co_await wait.async_wait(use_tuple);
-      if (!acceptor.is_open()) co_return;
-    }
+    if (!co_await wait_below_max_connections(w, acceptor)) co_return;
     auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
     if (ec) {
       if (!acceptor.is_open() || ec == asio::error::operation_aborted) co_return;
@@ -216,21 +256,16 @@ asio::awaitable<void> Server::Impl::accept_loop(Worker& w, tcp::acceptor& accept
       // Out of descriptors: stop accepting for a while (as nginx does) and
       // leave new connections in the backlog; other errors: a short pause.
       const bool fds = ec == asio::error::no_descriptors || ec.value() == ENFILE;
-      wait.expires_after(std::chrono::milliseconds(fds ? 250 : 50));
-      co_await wait.async_wait(use_tuple);
+      backoff.expires_after(std::chrono::milliseconds(fds ? 250 : 50));
+      co_await backoff.async_wait(use_tuple);
       continue;
     }
-    active.fetch_add(1, std::memory_order_relaxed);
-    asio::co_spawn(w.ioc, http::run_session(std::move(socket), info, w.ctx), [this](std::exception_ptr e) {
-      active.fetch_sub(1, std::memory_order_relaxed);
-      if (e) {
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          spdlog::error("session ended with an exception: {}", ex.what());
-        }
-      }
-    });
+    active.fetch_add(1);
+    asio::co_spawn(w.ioc, http::run_session(std::move(socket), info, w.ctx),
+                   [this, listener = info.index](std::exception_ptr e) {
+                     session_ended();
+                     if (e) report_failure("session on " + listener_urls[listener], e);
+                   });
   }
 }
 
@@ -271,16 +306,16 @@ void Server::Impl::bind(const config::Config& cfg) {
       workers[k]->acceptors.push_back(std::move(acceptor));
     }
     workers.front()->acceptors.push_back(std::move(first));
+    listener_urls.push_back(url_of(l, endpoint.port()));
     if (l.redirect_to_https)
-      spdlog::info("listening on {} (redirects to {})", url_of(l, endpoint.port()), *l.redirect_to_https);
+      spdlog::info("listening on {} (redirects to {})", listener_urls.back(), *l.redirect_to_https);
     else
-      spdlog::info("listening on {}", url_of(l, endpoint.port()));
+      spdlog::info("listening on {}", listener_urls.back());
   }
 }
 
 void Server::Impl::shutdown() {
-  if (shutting_down) return;
-  shutting_down = true;
+  if (shutting_down.exchange(true)) return;
   const auto grace = runtime.load()->config->shutdown_grace;
   spdlog::info("shutting down: no new connections; waiting up to {} ms for {} open connection(s)",
                grace.count(), active.load());
@@ -296,25 +331,26 @@ void Server::Impl::shutdown() {
         error_code ec;
         a->close(ec);
       }
+      w.room.cancel();  // accept loops waiting at max_connections end too
       for (auto& [id, stream] : w.ctx.idle) stream->close();
       w.ctx.pool.clear();
     });
   }
-  const auto deadline = std::chrono::steady_clock::now() + grace;
-  asio::co_spawn(
-      control,
-      [this, deadline]() -> asio::awaitable<void> {
-        asio::steady_timer t(control);
-        while (active.load() > 0 && std::chrono::steady_clock::now() < deadline) {
-          t.expires_after(std::chrono::milliseconds(20));
-          co_await t.async_wait(use_tuple);
-        }
-        if (active.load() > 0)
-          spdlog::warn("shutdown_grace over: closing {} connection(s) still open", active.load());
-        for (auto& w : workers) w->ioc.stop();
-        control.stop();
-      },
-      asio::detached);
+  // Whatever ends the drain (all connections gone, shutdown_grace over, or a
+  // failure, which is logged), the workers and the control loop stop.
+  asio::co_spawn(control, drain(std::chrono::steady_clock::now() + grace), [this](std::exception_ptr e) {
+    report_failure("shutdown drain", e);
+    for (auto& w : workers) w->ioc.stop();
+    control.stop();
+  });
+}
+
+// Sleeps on `drained` until the deadline; session_ended cancels the timer
+// when the last connection ends, which ends the wait early.
+asio::awaitable<void> Server::Impl::drain(std::chrono::steady_clock::time_point deadline) {
+  drained.expires_at(deadline);
+  while (active.load() > 0 && std::chrono::steady_clock::now() < deadline) co_await drained.async_wait(use_tuple);
+  if (active.load() > 0) spdlog::warn("shutdown_grace over: closing {} connection(s) still open", active.load());
 }
 
 Server::Server(config::ConfigPtr config, std::function<config::LoadResult()> reload_source)
@@ -343,7 +379,8 @@ Server::~Server() = default;
 int Server::run() {
   auto& impl = *impl_;
   const auto cfg = impl.runtime.load()->config;
-  for (auto& w : impl.workers) {
+  for (std::size_t k = 0; k < impl.workers.size(); ++k) {
+    auto& w = impl.workers[k];
     for (std::size_t i = 0; i < w->acceptors.size(); ++i) {
       const auto& l = cfg->listen[i];
       http::ListenerInfo info;
@@ -351,7 +388,8 @@ int Server::run() {
       info.tls = l.tls.has_value();
       info.proxy_protocol = l.proxy_protocol;
       info.redirect_origin = l.redirect_to_https.value_or("");
-      asio::co_spawn(w->ioc, impl.accept_loop(*w, *w->acceptors[i], info), asio::detached);
+      asio::co_spawn(w->ioc, impl.accept_loop(*w, *w->acceptors[i], info),
+                     log_failure("accept loop on " + impl.listener_urls[i] + " (worker " + std::to_string(k) + ")"));
     }
   }
   asio::signal_set signals(impl.control, SIGTERM, SIGINT);
@@ -370,7 +408,7 @@ int Server::run() {
   };
   hangup.async_wait(on_hangup);
   impl.signal_sets.push_back(&hangup);
-  asio::co_spawn(impl.control, impl.watch_loop(), asio::detached);
+  asio::co_spawn(impl.control, impl.watch_loop(), log_failure("configuration file watch"));
   if (impl.admin) impl.admin->start();
   for (auto& w : impl.workers) w->thread = std::thread([&w = *w] { w.ioc.run(); });
   impl.control.run();

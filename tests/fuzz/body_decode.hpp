@@ -28,52 +28,59 @@ struct Decoded {
   bool operator==(const Decoded&) const = default;
 };
 
+// Beast's read_some: appends the next at most `read_size` bytes of `input`
+// to `in_buffer` (keeping what the parser has not used yet).
+inline void read_more(boost::beast::flat_buffer& in_buffer, std::string_view& input, std::size_t read_size) {
+  const std::size_t n = std::min(read_size, input.size());
+  auto dst = in_buffer.prepare(n);
+  std::memcpy(dst.data(), input.data(), n);
+  in_buffer.commit(n);
+  input.remove_prefix(n);
+}
+
+// The input is exhausted: put_eof either fails (`out` marked as an error) or
+// ends the message.
+template <bool isRequest>
+Decoded end_of_input(bhttp::parser<isRequest, bhttp::buffer_body>& p, Decoded out) {
+  boost::system::error_code ec;
+  p.put_eof(ec);
+  if (ec) {
+    out.error = true;
+    return out;
+  }
+  if (!p.is_done()) __builtin_trap();  // put_eof without an error ends the message
+  return out;
+}
+
 template <bool isRequest>
 Decoded decode_body(bhttp::parser<isRequest, bhttp::buffer_body>& p, boost::beast::flat_buffer& in_buffer,
                       std::string_view& input, std::size_t read_size) {
   static std::unique_ptr<char[]> buffer(new char[kRelayBuffer]);
   Decoded out;
-  auto fail = [&out] { out.error = true; return out; };
   auto& body = p.get().body();
   // Bounded: every round either consumes input, fills the buffer or ends.
   for (int rounds = 0; !p.is_done(); ++rounds) {
     if (rounds > 1000000) __builtin_trap();  // the parser stopped making progress
     body.data = buffer.get();
     body.size = kRelayBuffer;
-    boost::system::error_code ec;
     if (in_buffer.size() == 0) {
-      if (input.empty()) {
-        p.put_eof(ec);
-        if (ec) return fail();
-        if (!p.is_done()) __builtin_trap();  // put_eof without an error ends the message
-        break;
-      }
-      const std::size_t n = std::min(read_size, input.size());
-      auto dst = in_buffer.prepare(n);
-      std::memcpy(dst.data(), input.data(), n);
-      in_buffer.commit(n);
-      input.remove_prefix(n);
+      if (input.empty()) return end_of_input(p, out);
+      read_more(in_buffer, input, read_size);
     }
+    boost::system::error_code ec;
     const std::size_t used = p.put(in_buffer.data(), ec);
     if (used > in_buffer.size()) __builtin_trap();
     in_buffer.consume(used);
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec == bhttp::error::need_more) {
+      if (input.empty()) return end_of_input(p, out);
+      read_more(in_buffer, input, read_size);
       ec = {};
-      if (input.empty()) {
-        p.put_eof(ec);
-        if (ec) return fail();
-        if (!p.is_done()) __builtin_trap();
-        break;
-      }
-      // Beast's read_some reads more and keeps what was not used.
-      const std::size_t n = std::min(read_size, input.size());
-      auto dst = in_buffer.prepare(n);
-      std::memcpy(dst.data(), input.data(), n);
-      in_buffer.commit(n);
-      input.remove_prefix(n);
     }
-    if (ec) return fail();
+    if (ec) {
+      out.error = true;
+      return out;
+    }
     const std::size_t got = kRelayBuffer - body.size;
     if (got > kRelayBuffer) __builtin_trap();
     out.bytes += got;

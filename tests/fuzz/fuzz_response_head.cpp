@@ -44,11 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (ec || !rp->is_header_done()) return 0;  // 502 upstream_closed / bad response
         break;
       }
-      const std::size_t n = std::min(read_size, input.size());
-      auto dst = in_buffer.prepare(n);
-      std::memcpy(dst.data(), input.data(), n);
-      in_buffer.commit(n);
-      input.remove_prefix(n);
+      fuzz::read_more(in_buffer, input, read_size);
     }
     const unsigned status = rp->get().result_int();
     if (status >= 200 || status == 101) break;

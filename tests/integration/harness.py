@@ -186,6 +186,33 @@ def client_context(ca_file=None, alpn=("http/1.1",), min_version=None, max_versi
     return ctx
 
 
+def pem_fingerprint(cert_path):
+    """SHA-256 (hex) of the certificate in a PEM file."""
+    with open(cert_path) as f:
+        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(f.read())).hexdigest()
+
+
+def presented_fingerprint(port, server_hostname=None, ca_file=None, check_hostname=False, timeout=10):
+    """SHA-256 (hex) of the certificate a TLS server on 127.0.0.1:port presents
+    (Python ssl, a new connection). server_hostname None = no SNI; without
+    ca_file the chain is not verified."""
+    if ca_file:
+        ctx = ssl.create_default_context(cafile=ca_file)
+        ctx.check_hostname = check_hostname
+    else:
+        ctx = ssl._create_unverified_context()
+    raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s = ctx.wrap_socket(raw, server_hostname=server_hostname)
+    except Exception:
+        raw.close()
+        raise
+    try:
+        return hashlib.sha256(s.getpeercert(binary_form=True)).hexdigest()
+    finally:
+        s.close()
+
+
 # --------------------------------------------------------------------------
 # YAML
 

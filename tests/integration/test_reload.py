@@ -38,7 +38,8 @@ import threading
 import time
 import unittest
 
-from harness import AirgateTestCase, RawConn, free_port, request_bytes, run, to_yaml
+from harness import (AirgateTestCase, RawConn, free_port, pem_fingerprint, presented_fingerprint, request_bytes, run,
+                     to_yaml)
 
 RELOAD_OK = "configuration reloaded"
 RELOAD_REJECTED = "rejected, the previous configuration keeps serving"
@@ -57,25 +58,6 @@ def write_atomic(path, text):
     with open(tmp, "w") as f:
         f.write(text)
     os.replace(tmp, path)
-
-
-def fingerprint_of_file(cert_path):
-    with open(cert_path) as f:
-        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(f.read())).hexdigest()
-
-
-def presented_fingerprint(port, timeout=10):
-    ctx = ssl._create_unverified_context()
-    raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    try:
-        s = ctx.wrap_socket(raw, server_hostname="localhost")
-    except Exception:
-        raw.close()
-        raise
-    try:
-        return hashlib.sha256(s.getpeercert(binary_form=True)).hexdigest()
-    finally:
-        s.close()
 
 
 def admin_get(ag, path):
@@ -147,6 +129,18 @@ class ReloadCase(AirgateTestCase):
         else:
             self.assertGreater(bad, bad0, "broken config was accepted:\n" + ag.logs())
         return err
+
+    def wait_for_certificate(self, ag, want, timeout=10):
+        """Polls new handshakes until the certificate with fingerprint `want` is
+        presented or `timeout` s have passed; returns the last fingerprint seen."""
+        deadline = time.monotonic() + timeout
+        got = None
+        while time.monotonic() < deadline:
+            got = presented_fingerprint(ag.port, "localhost")
+            if got == want:
+                break
+            time.sleep(0.2)
+        return got
 
     def get(self, ag, target="/echo", headers=(), conn=None):
         c = conn or RawConn(ag.port, ctx=self.ctx())
@@ -287,13 +281,37 @@ class SighupConfigTest(ReloadCase):
         ag = self.start_airgate(self.config(self.up, listen=[{"address": "127.0.0.1:0",
                                                               "tls": {"certificate": cert, "private_key": key}}]))
         self.warm(ag)
-        before = presented_fingerprint(ag.port)
-        self.assertEqual(before, fingerprint_of_file(cert))
+        before = presented_fingerprint(ag.port, "localhost")
+        self.assertEqual(before, pem_fingerprint(cert))
         write_atomic(cert, "not a certificate\n")
         err = self.sighup_and_wait(ag, expect_ok=False)
         self.assertIn(cert, err)
-        self.assertEqual(presented_fingerprint(ag.port), before)
+        self.assertEqual(presented_fingerprint(ag.port, "localhost"), before)
         self.assertEqual(self.get(ag).status, 200)
+
+    def test_raised_max_connections_serves_a_waiting_connection(self):
+        # At max_connections the accept loops sleep until a connection ends or a
+        # reload wakes them: a reload raising the limit serves a connection
+        # waiting in the backlog although no connection has closed. One worker:
+        # with more, each has an accept pending and the limit can be passed by
+        # as many (see test_limits.MaxConnectionsTest).
+        ag = self.start_airgate(self.config(self.up, workers=1, limits={"max_connections": 1}))
+        held = RawConn(ag.port, ctx=self.ctx())
+        self.addCleanup(held.close)
+        self.assertEqual(self.get(ag, "/echo?held", conn=held).status, 200)
+        waiting = RawConn(ag.port, ctx=self.ctx(), do_handshake=False, timeout=1.5)
+        self.addCleanup(waiting.close)
+        with self.assertRaises((socket.timeout, TimeoutError),
+                               msg="a second connection was served while max_connections=1 was open"):
+            waiting.sock.do_handshake()
+        self.rewrite(ag, self.config(self.up, workers=1, limits={"max_connections": 2}))
+        self.sighup_and_wait(ag)
+        waiting.sock.settimeout(5)
+        try:
+            waiting.sock.do_handshake()
+        except (ssl.SSLError, OSError) as e:
+            self.fail("the waiting connection was not served after max_connections was raised to 2: %r" % e)
+        self.assertEqual(self.get(ag, "/echo?waiting", conn=waiting).status, 200)
 
     def test_listener_address_change_needs_restart(self):
         ag = self.start_airgate(self.config(self.up))
@@ -343,7 +361,7 @@ class SighupConfigTest(ReloadCase):
         keep = RawConn(ag.port, ctx=self.ctx())
         self.addCleanup(keep.close)
         self.assertEqual(self.get(ag, conn=keep).status, 200)
-        self.assertEqual(presented_fingerprint(ag.port), fingerprint_of_file(cert))
+        self.assertEqual(presented_fingerprint(ag.port, "localhost"), pem_fingerprint(cert))
         new_cert, new_key = self.issue_cert("second")
         with open(new_cert) as f:
             cert_text = f.read()
@@ -355,7 +373,7 @@ class SighupConfigTest(ReloadCase):
         with open(cert, "w") as f:
             f.write(cert_text)
         self.sighup_and_wait(ag)
-        self.assertEqual(presented_fingerprint(ag.port), fingerprint_of_file(new_cert),
+        self.assertEqual(presented_fingerprint(ag.port, "localhost"), pem_fingerprint(new_cert),
                          "new handshakes still present the old certificate after SIGHUP")
         self.assertEqual(self.get(ag, "/echo?after=1", conn=keep).status, 200,
                          "keep-alive connection from before the reload broke")
@@ -401,7 +419,7 @@ class WatchTest(ReloadCase):
                               "certificate": os.path.join(d, "tls.crt"),
                               "private_key": os.path.join(d, "tls.key")}}])
         ag = self.start_airgate(cfg)
-        self.assertEqual(presented_fingerprint(ag.port), fingerprint_of_file(cert1))
+        self.assertEqual(presented_fingerprint(ag.port, "localhost"), pem_fingerprint(cert1))
         keeps = []
         for i in range(3):
             c = RawConn(ag.port, ctx=self.ctx())
@@ -409,14 +427,8 @@ class WatchTest(ReloadCase):
             self.assertEqual(self.get(ag, "/echo?before=%d" % i, conn=c).status, 200)
             keeps.append(c)
         self.k8s_publish(d, "..2026_01_02_00_00_00.000000002", cert2, key2)
-        want = fingerprint_of_file(cert2)
-        deadline = time.monotonic() + 10
-        got = None
-        while time.monotonic() < deadline:
-            got = presented_fingerprint(ag.port)
-            if got == want:
-                break
-            time.sleep(0.2)
+        want = pem_fingerprint(cert2)
+        got = self.wait_for_certificate(ag, want)
         self.assertEqual(got, want, "the rotated certificate is not served within 10 s of the ..data swap")
         for i, c in enumerate(keeps):
             r = self.get(ag, "/echo?after=%d" % i, conn=c)
@@ -441,23 +453,17 @@ class WatchTest(ReloadCase):
                 g.write(f.read())
         ag = self.start_airgate(self.config(self.up, reload_watch="1s", listen=[
             {"address": "127.0.0.1:0", "tls": {"certificate": cert, "private_key": key}}]))
-        self.assertEqual(presented_fingerprint(ag.port), fingerprint_of_file(cert1))
+        self.assertEqual(presented_fingerprint(ag.port, "localhost"), pem_fingerprint(cert1))
         with open(cert2) as f, open(cert, "w") as g:
             g.write(f.read())
         time.sleep(2.5)  # at least one watch tick with the mismatched pair
-        self.assertEqual(presented_fingerprint(ag.port), fingerprint_of_file(cert1),
+        self.assertEqual(presented_fingerprint(ag.port, "localhost"), pem_fingerprint(cert1),
                          "half-rotated pair: the old certificate must keep serving")
         self.assertEqual(self.get(ag).status, 200)
         with open(key2) as f, open(key, "w") as g:
             g.write(f.read())
-        want = fingerprint_of_file(cert2)
-        deadline = time.monotonic() + 10
-        got = None
-        while time.monotonic() < deadline:
-            got = presented_fingerprint(ag.port)
-            if got == want:
-                break
-            time.sleep(0.2)
+        want = pem_fingerprint(cert2)
+        got = self.wait_for_certificate(ag, want)
         self.assertEqual(got, want, "the completed rotation is not served within 10 s")
         self.assertEqual(self.get(ag).status, 200)
 

@@ -19,13 +19,13 @@
 import hashlib
 import os
 import shutil
-import socket
 import ssl
 import subprocess
+import tempfile
 import time
 import unittest
 
-from harness import AirgateTestCase, RawConn, request_bytes, run
+from harness import AirgateTestCase, RawConn, pem_fingerprint, presented_fingerprint, request_bytes, run
 
 OPENSSL = shutil.which("openssl") or "openssl"
 
@@ -68,31 +68,6 @@ class MiniCa:
         return cert, key
 
 
-def pem_fingerprint(cert_path):
-    with open(cert_path) as f:
-        der = ssl.PEM_cert_to_DER_cert(f.read())
-    return hashlib.sha256(der).hexdigest()
-
-
-def presented_fingerprint(port, server_hostname=None, ca_file=None, check_hostname=False, timeout=10):
-    """SHA-256 of the certificate the server presents (Python ssl). server_hostname None = no SNI."""
-    if ca_file:
-        ctx = ssl.create_default_context(cafile=ca_file)
-        ctx.check_hostname = check_hostname
-    else:
-        ctx = ssl._create_unverified_context()
-    raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    try:
-        s = ctx.wrap_socket(raw, server_hostname=server_hostname)
-    except Exception:
-        raw.close()
-        raise
-    try:
-        return hashlib.sha256(s.getpeercert(binary_form=True)).hexdigest()
-    finally:
-        s.close()
-
-
 def s_client(port, *args, stdin=b"", timeout=20):
     """openssl s_client; returns (rc, stdout, stderr)."""
     cmd = [OPENSSL, "s_client", "-connect", "127.0.0.1:%d" % port] + list(args)
@@ -112,32 +87,45 @@ def s_client_fingerprint(port, *args):
     return rc, fp, out + err
 
 
-class SniTest(AirgateTestCase):
-    """Default certificate a.test, SNI entries b.test and *.wild.test."""
+class MiniCaCase(AirgateTestCase):
+    """Certificates made once per class (make_certificates) in a scratch
+    directory removed after the class; each test gets an upstream and airgate
+    with one listener on 127.0.0.1 whose `tls` section is listener_tls()."""
 
     @classmethod
     def setUpClass(cls):
-        import tempfile
-        cls.pkidir = tempfile.mkdtemp(prefix="airgate-sni-")
+        super().setUpClass()
+        cls.pkidir = tempfile.mkdtemp(prefix="airgate-%s-" % cls.__name__)
+        cls.make_certificates()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.pkidir, True)
+        super().tearDownClass()
+
+    def setUp(self):
+        super().setUp()
+        self.up = self.start_upstream()
+        listener = {"address": "127.0.0.1:0", "tls": self.listener_tls()}
+        self.ag = self.start_airgate(self.config(self.up, listen=[listener]))
+        self.port = self.ag.port
+
+
+class SniTest(MiniCaCase):
+    """Default certificate a.test, SNI entries b.test and *.wild.test."""
+
+    @classmethod
+    def make_certificates(cls):
         cls.ca = MiniCa(cls.pkidir, "sni")
         cls.a = cls.ca.issue("a", "a.test", ["a.test"])
         cls.b = cls.ca.issue("b", "b.test", ["b.test"])
         cls.w = cls.ca.issue("wild", "*.wild.test", ["*.wild.test"])
         cls.fp = {"a": pem_fingerprint(cls.a[0]), "b": pem_fingerprint(cls.b[0]), "w": pem_fingerprint(cls.w[0])}
 
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.pkidir, True)
-
-    def setUp(self):
-        super().setUp()
-        self.up = self.start_upstream()
-        listener = {"address": "127.0.0.1:0", "tls": {
-            "certificate": self.a[0], "private_key": self.a[1],
-            "sni": [{"names": ["b.test"], "certificate": self.b[0], "private_key": self.b[1]},
-                    {"names": ["*.wild.test"], "certificate": self.w[0], "private_key": self.w[1]}]}}
-        self.ag = self.start_airgate(self.config(self.up, listen=[listener]))
-        self.port = self.ag.port
+    def listener_tls(self):
+        return {"certificate": self.a[0], "private_key": self.a[1],
+                "sni": [{"names": ["b.test"], "certificate": self.b[0], "private_key": self.b[1]},
+                        {"names": ["*.wild.test"], "certificate": self.w[0], "private_key": self.w[1]}]}
 
     def name_of(self, fp):
         return {v: k for k, v in self.fp.items()}.get(fp, "unknown certificate " + str(fp))
@@ -259,13 +247,11 @@ class MinVersionTest(AirgateTestCase):
                     self.assertNotIn("Protocol version: TLSv1\n", text)
 
 
-class MtlsTest(AirgateTestCase):
+class MtlsTest(MiniCaCase):
     """client_ca = the client CA; a b.test SNI entry to check mTLS survives the SNI switch."""
 
     @classmethod
-    def setUpClass(cls):
-        import tempfile
-        cls.pkidir = tempfile.mkdtemp(prefix="airgate-mtls-")
+    def make_certificates(cls):
         cls.client_ca = MiniCa(cls.pkidir, "clients")
         cls.other_ca = MiniCa(cls.pkidir, "other")
         cls.server_ca = MiniCa(cls.pkidir, "servers")
@@ -274,18 +260,9 @@ class MtlsTest(AirgateTestCase):
         cls.srv = cls.server_ca.issue("srv", "a.test", ["a.test"])
         cls.srv_b = cls.server_ca.issue("srvb", "b.test", ["b.test"])
 
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.pkidir, True)
-
-    def setUp(self):
-        super().setUp()
-        self.up = self.start_upstream()
-        listener = {"address": "127.0.0.1:0", "tls": {
-            "certificate": self.srv[0], "private_key": self.srv[1], "client_ca": self.client_ca.cert,
-            "sni": [{"names": ["b.test"], "certificate": self.srv_b[0], "private_key": self.srv_b[1]}]}}
-        self.ag = self.start_airgate(self.config(self.up, listen=[listener]))
-        self.port = self.ag.port
+    def listener_tls(self):
+        return {"certificate": self.srv[0], "private_key": self.srv[1], "client_ca": self.client_ca.cert,
+                "sni": [{"names": ["b.test"], "certificate": self.srv_b[0], "private_key": self.srv_b[1]}]}
 
     def attempt(self, cert=None, version=None, server_hostname="a.test", target="/echo?mtls=1"):
         """('ok', Response) or ('failed', description). Never raises for TLS/socket errors."""

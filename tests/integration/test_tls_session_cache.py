@@ -6,13 +6,18 @@ sessions for 2 hours; airgate keeps at most 1024, oldest evicted first.
 Observed without timing: a session resumes right after it was made, and no
 longer after 1200 other clients' full handshakes pushed it out."""
 
-import socket
+import os
 import ssl
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from harness import AirgateTestCase, RawConn, request_bytes
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from tls_rss import request_until_close  # noqa: E402  (bench/tls_rss.py, which stays runnable on its own)
+
 OTHERS = 1200  # > the cache size (1024)
+STATUS_204 = request_bytes("GET", "/status?code=204", headers=[("Connection", "close")])
 
 
 class SessionCacheTest(AirgateTestCase):
@@ -27,33 +32,17 @@ class SessionCacheTest(AirgateTestCase):
         return ctx
 
     def resumes(self, ctx, session):
-        raw = socket.create_connection(("127.0.0.1", self.ag.port), timeout=10)
-        with ctx.wrap_socket(raw, server_hostname="127.0.0.1", session=session) as s:
-            # End cleanly, or OpenSSL drops the session from the cache.
-            s.sendall(request_bytes("GET", "/status?code=204", headers=[("Connection", "close")]))
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            self.assertTrue(data.startswith(b"HTTP/1.1 204"), data[:200])
-            return s.session_reused
+        # End cleanly (read to the close), or OpenSSL drops the session from the cache.
+        data, reused = request_until_close(self.ag.port, ctx, STATUS_204, server_hostname="127.0.0.1", session=session)
+        self.assertTrue(data.startswith(b"HTTP/1.1 204"), data[:200])
+        return reused
 
     def full_handshake(self, ctx):
         """One request with Connection: close: airgate ends the TLS session
         cleanly (close_notify), so OpenSSL keeps the session for resumption
         (an unclean end removes it)."""
-        raw = socket.create_connection(("127.0.0.1", self.ag.port), timeout=10)
-        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
-            s.sendall(request_bytes("GET", "/status?code=204", headers=[("Connection", "close")]))
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            return data.startswith(b"HTTP/1.1 204") and not s.session_reused
+        data, reused = request_until_close(self.ag.port, ctx, STATUS_204, server_hostname="127.0.0.1")
+        return data.startswith(b"HTTP/1.1 204") and not reused
 
     def session_of_a_clean_connection(self, ctx):
         c = RawConn(self.ag.port, ctx=ctx)
