@@ -68,15 +68,14 @@ struct Run {
   std::string after_head;  // what the upstream sent after the response head
 };
 
-Run run_exchange(asio::io_context& io, Pool& pool, const Peer& peer, airgate::config::Limits limits = {}) {
+void run_exchange(asio::io_context& io, Pool& pool, const Peer& peer, Run& out) {
   BufferPool buffers;
   RelayBuffer relay(buffers);
   beast::flat_buffer read_buffer;
-  Run out;
+  const airgate::config::Limits limits;
   const ExchangeRequest request{peer, kRequest, {}, nullptr, false, limits};
   airgate::test::run(io, exchange(pool, request, read_buffer, relay, out.result));
   out.after_head.assign(static_cast<const char*>(read_buffer.data().data()), read_buffer.size());
-  return out;
 }
 
 }  // namespace
@@ -88,7 +87,8 @@ TEST_CASE("exchange: interim 1xx responses are skipped, the final head is read",
                              std::string(kOk);
   asio::co_spawn(io, upstream.serve({answer}), asio::detached);
   Pool pool;
-  auto run = run_exchange(io, pool, upstream.peer);
+  Run run;
+  run_exchange(io, pool, upstream.peer, run);
   REQUIRE_FALSE(run.result.failure);
   REQUIRE(run.result.stream);
   REQUIRE(run.result.response);
@@ -105,7 +105,8 @@ TEST_CASE("exchange: a 101 ends the wait for the final response", "[exchange]") 
   asio::co_spawn(io, upstream.serve({"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"}),
                  asio::detached);
   Pool pool;
-  auto run = run_exchange(io, pool, upstream.peer);
+  Run run;
+  run_exchange(io, pool, upstream.peer, run);
   REQUIRE_FALSE(run.result.failure);
   CHECK(run.result.response->get().result_int() == 101);
 }
@@ -118,7 +119,8 @@ TEST_CASE("exchange: a pooled connection the upstream closed is retried once on 
   tcp::socket pooled(io);
   pooled.connect(upstream.acceptor.local_endpoint());
   pool.put(upstream.peer.key, Stream(std::move(pooled)), 8);
-  auto run = run_exchange(io, pool, upstream.peer);
+  Run run;
+  run_exchange(io, pool, upstream.peer, run);
   REQUIRE_FALSE(run.result.failure);
   CHECK(run.result.response->get().result_int() == 200);
   REQUIRE(upstream.heads.size() == 2);  // the same request on both connections
@@ -131,7 +133,8 @@ TEST_CASE("exchange: a new connection closed without a response is not retried",
   ScriptedUpstream upstream(io);
   asio::co_spawn(io, upstream.serve({kCloseAfterRequest, kOk}), asio::detached);
   Pool pool;
-  auto run = run_exchange(io, pool, upstream.peer);
+  Run run;
+  run_exchange(io, pool, upstream.peer, run);
   REQUIRE(run.result.failure);
   CHECK(*run.result.failure == Reason::upstream_closed);
   CHECK_FALSE(run.result.stream);
@@ -148,7 +151,8 @@ TEST_CASE("exchange: a refused connection reports upstream_refused", "[exchange]
   }  // nothing listens there any more
   const Peer peer{&cfg, nullptr, cfg.url.authority()};
   Pool pool;
-  auto run = run_exchange(io, pool, peer);
+  Run run;
+  run_exchange(io, pool, peer, run);
   REQUIRE(run.result.failure);
   CHECK(*run.result.failure == Reason::upstream_refused);
   CHECK(run.result.connect == ConnectFailure::refused);
@@ -161,7 +165,8 @@ TEST_CASE("exchange: an upstream that never answers ends with upstream_read_time
   upstream.cfg.read_timeout = std::chrono::milliseconds(150);
   asio::co_spawn(io, upstream.serve({kSilent}), asio::detached);
   Pool pool;
-  auto run = run_exchange(io, pool, upstream.peer);
+  Run run;
+  run_exchange(io, pool, upstream.peer, run);
   REQUIRE(run.result.failure);
   CHECK(*run.result.failure == Reason::upstream_read_timeout);
 }
@@ -171,7 +176,8 @@ TEST_CASE("exchange: a response that is not HTTP reports upstream_bad_response",
   ScriptedUpstream upstream(io);
   asio::co_spawn(io, upstream.serve({"SSH-2.0-OpenSSH_9.2\r\n\r\n"}), asio::detached);
   Pool pool;
-  auto run = run_exchange(io, pool, upstream.peer);
+  Run run;
+  run_exchange(io, pool, upstream.peer, run);
   REQUIRE(run.result.failure);
   CHECK(*run.result.failure == Reason::upstream_bad_response);
 }

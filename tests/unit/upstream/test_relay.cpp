@@ -31,10 +31,12 @@ namespace {
 // A client -> client-side stream, and an upstream-side stream -> upstream pair.
 struct Wires {
   asio::io_context io;
-  Stream client_peer, client, upstream, upstream_peer;
-  Wires() : Wires(airgate::test::connected_pair(io), airgate::test::connected_pair(io)) {}
-  Wires(airgate::test::SocketPair c, airgate::test::SocketPair u)
-      : client_peer(std::move(c.a)), client(std::move(c.b)), upstream(std::move(u.a)), upstream_peer(std::move(u.b)) {}
+  airgate::test::SocketPair c = airgate::test::connected_pair(io);
+  airgate::test::SocketPair u = airgate::test::connected_pair(io);
+  Stream client_peer{std::move(c.a)};
+  Stream client{std::move(c.b)};
+  Stream upstream{std::move(u.a)};
+  Stream upstream_peer{std::move(u.b)};
 };
 
 // A body with a byte pattern that shows a dropped, doubled or reordered piece.
