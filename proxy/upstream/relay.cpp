@@ -89,9 +89,9 @@ asio::awaitable<RelayOutcome> relay_exact(net::Stream& in, beast::flat_buffer& i
     prefix = {};
   }
   while (remaining > 0) {
-    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, RelayBuffer::kSize));
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, BufferPool::kSize));
     std::size_t n = 0;
-    const char* from = buffer.data.get();
+    const char* from = buffer->get();
     const bool buffered = in_buffer.size() > 0;
     if (buffered) {
       // Body bytes that arrived with the head: sent from where they are.
@@ -99,7 +99,7 @@ asio::awaitable<RelayOutcome> relay_exact(net::Stream& in, beast::flat_buffer& i
       from = static_cast<const char*>(in_buffer.data().data());
     } else {
       const bool by_rate = in_side.arm_read(in, outcome.bytes);
-      auto [ec, got] = co_await in.async_read_some(asio::buffer(buffer.data.get(), want), use_tuple);
+      auto [ec, got] = co_await in.async_read_some(asio::buffer(buffer->get(), want), use_tuple);
       if (ec) {
         outcome.result = in_side.read_failure(ec, by_rate);
         co_return outcome;
@@ -151,8 +151,8 @@ asio::awaitable<RelayOutcome> relay_decoded(net::Stream& in, beast::flat_buffer&
   if (!prefix.empty() && in_buffer.size() == 0 && !co_await send({}, nullptr, 0, {})) co_return outcome;
   auto& body = p.get().body();
   while (!p.is_done()) {
-    body.data = buffer.data.get();
-    body.size = RelayBuffer::kSize;
+    body.data = buffer->get();
+    body.size = BufferPool::kSize;
     const bool by_rate = in_side.arm_read(in, outcome.bytes);
     auto [ec, n] = co_await bhttp::async_read_some(in, in_buffer, p, use_tuple);
     if (ec == bhttp::error::need_buffer) ec = {};
@@ -164,7 +164,7 @@ asio::awaitable<RelayOutcome> relay_decoded(net::Stream& in, beast::flat_buffer&
       outcome.result = in_side.read_failure(ec, by_rate);
       co_return outcome;
     }
-    const std::size_t got = RelayBuffer::kSize - body.size;
+    const std::size_t got = BufferPool::kSize - body.size;
     if (got == 0) continue;  // only framing was parsed (a chunk header, the last-chunk)
     outcome.bytes += got;
     if (limit != 0 && outcome.bytes > limit) {
@@ -178,7 +178,7 @@ asio::awaitable<RelayOutcome> relay_decoded(net::Stream& in, beast::flat_buffer&
       size_line[line++] = '\r';
       size_line[line++] = '\n';
     }
-    if (!co_await send({size_line, line}, buffer.data.get(), got, chunked ? "\r\n" : "")) co_return outcome;
+    if (!co_await send({size_line, line}, buffer->get(), got, chunked ? "\r\n" : "")) co_return outcome;
   }
   if ((chunked || !prefix.empty()) && !co_await send(chunked ? "0\r\n\r\n" : "", nullptr, 0, {}))
     co_return outcome;

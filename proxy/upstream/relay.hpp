@@ -26,31 +26,33 @@ namespace bhttp = boost::beast::http;
 // request costs no heap allocation for them and idle connections hold none.
 class BufferPool {
  public:
+  using Buffer = std::unique_ptr<char[]>;
   static constexpr std::size_t kSize = 32 * 1024;
   static constexpr std::size_t kKeep = 64;  // spare buffers kept per worker
-  std::unique_ptr<char[]> take() {
-    if (spare_.empty()) return std::unique_ptr<char[]>(new char[kSize]);
+  Buffer take() {
+    if (spare_.empty()) return Buffer(new char[kSize]);
     auto b = std::move(spare_.back());
     spare_.pop_back();
     return b;
   }
-  void give(std::unique_ptr<char[]> b) {
+  void give(Buffer b) {
     if (b && spare_.size() < kKeep) spare_.push_back(std::move(b));
   }
 
  private:
-  std::vector<std::unique_ptr<char[]>> spare_;
+  std::vector<Buffer> spare_;
 };
 
 // Upstream read buffers: a flat_buffer keeps its storage when it is moved,
 // so one with room for a large read is handed from exchange to exchange.
 class FlatBufferPool {
  public:
+  using Buffer = boost::beast::flat_buffer;
   static constexpr std::size_t kReserve = 16 * 1024;
   static constexpr std::size_t kKeep = 64;
-  boost::beast::flat_buffer take() {
+  Buffer take() {
     if (spare_.empty()) {
-      boost::beast::flat_buffer b;
+      Buffer b;
       // Beast reads at most the free capacity of the dynamic buffer (512
       // bytes when empty): room for large reads and whole TLS records.
       b.reserve(kReserve);
@@ -60,42 +62,37 @@ class FlatBufferPool {
     spare_.pop_back();
     return b;
   }
-  void give(boost::beast::flat_buffer b) {
+  void give(Buffer b) {
     b.clear();
     if (b.capacity() >= kReserve && b.capacity() <= 4 * kReserve && spare_.size() < kKeep)
       spare_.push_back(std::move(b));
   }
 
  private:
-  std::vector<boost::beast::flat_buffer> spare_;
+  std::vector<Buffer> spare_;
 };
 
-struct PooledFlatBuffer {
-  explicit PooledFlatBuffer(FlatBufferPool& pool) : pool_(pool), buffer(pool.take()) {}
-  ~PooledFlatBuffer() { pool_.give(std::move(buffer)); }
-  PooledFlatBuffer(const PooledFlatBuffer&) = delete;
-  PooledFlatBuffer& operator=(const PooledFlatBuffer&) = delete;
+// A buffer taken from one of the pools above for one exchange and given back
+// when the exchange is done with it.
+template <class Pool>
+class Pooled {
+ public:
+  explicit Pooled(Pool& pool) : pool_(pool), buffer_(pool.take()) {}
+  ~Pooled() { pool_.give(std::move(buffer_)); }
+  Pooled(const Pooled&) = delete;
+  Pooled& operator=(const Pooled&) = delete;
+
+  typename Pool::Buffer& operator*() { return buffer_; }
+  typename Pool::Buffer* operator->() { return &buffer_; }
 
  private:
-  FlatBufferPool& pool_;
-
- public:
-  boost::beast::flat_buffer buffer;
+  Pool& pool_;
+  typename Pool::Buffer buffer_;
 };
 
-struct RelayBuffer {
-  static constexpr std::size_t kSize = BufferPool::kSize;
-  explicit RelayBuffer(BufferPool& pool) : pool_(pool), data(pool.take()) {}
-  ~RelayBuffer() { pool_.give(std::move(data)); }
-  RelayBuffer(const RelayBuffer&) = delete;
-  RelayBuffer& operator=(const RelayBuffer&) = delete;
-
- private:
-  BufferPool& pool_;
-
- public:
-  std::unique_ptr<char[]> data;
-};
+// The fixed relay buffer (BufferPool::kSize bytes) and the upstream read buffer.
+using RelayBuffer = Pooled<BufferPool>;
+using PooledFlatBuffer = Pooled<FlatBufferPool>;
 
 // client_too_slow: the request body fell below limits.client_body_min_rate.
 enum class RelayResult { ok, too_large, client_timeout, client_too_slow, client_error, peer_timeout, peer_error };

@@ -1,109 +1,61 @@
-// Fuzz target: a client's request head, checked and parsed exactly as
-// Session::read_head + Session::parse_head (proxy/http/session.cpp) do:
-// leading empty lines skipped, head = up to the first CRLFCRLF, a bare LF
-// refused, the size limit, rules::check_raw_head, Beast's request_parser
-// (header_limit, no body limit, eager(false)) and the RFC 9112 checks
-// (version, Host count, origin-form target, Transfer-Encoding).
-// Keep in step with session.cpp by hand (nothing is shared on purpose).
-#include "access/client_address.hpp"
+// Fuzz target: a client's request head, checked and parsed by the code the
+// session runs (proxy/http/request_head.hpp): leading empty lines skipped,
+// scan_request_head (head = up to the first CRLFCRLF, a bare LF refused, the
+// size limit), then parse_request_head (rules::check_raw_head, the raw version,
+// Beast's request_parser, the RFC 9112 checks). What the later steps read from
+// an accepted head is read here too.
 #include "access/credentials.hpp"
 #include "core/ids.hpp"
-#include "http/rules/headers.hpp"
+#include "http/request_head.hpp"
 
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/parser.hpp>
-
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
-namespace bhttp = boost::beast::http;
+namespace http = airgate::http;
 namespace rules = airgate::http::rules;
+using airgate::http::bhttp::field;
+using airgate::http::field_or_empty;
 
 namespace {
 
 constexpr std::size_t kMaxHeaderSize = 64 * 1024;  // config default limits.max_header_size
 
-template <class Req>
-std::string_view field_or_empty(const Req& req, bhttp::field f) {
-  auto it = req.find(f);
-  return it == req.end() ? std::string_view{} : std::string_view(it->value());
-}
-template <class Req>
-std::string_view field_or_empty(const Req& req, std::string_view name) {
-  auto it = req.find(name);
-  return it == req.end() ? std::string_view{} : std::string_view(it->value());
-}
-
-// Mirrors Session::parse_head; returns false where it returns a Failure.
-bool parse_head(std::string_view head, std::size_t head_len) {
-  if (!rules::check_raw_head(head).empty()) return false;
-  bhttp::request_parser<bhttp::buffer_body> p;
-  p.header_limit(static_cast<std::uint32_t>(std::max<std::size_t>(head_len + 1, 8192)));
-  p.body_limit(boost::none);
-  p.eager(false);
-  boost::system::error_code ec;
-  const std::size_t used = p.put(boost::asio::buffer(head.data(), head.size()), ec);
-  if (ec == bhttp::error::need_more) ec = {};
-  if (ec) return false;
-  if (!p.is_header_done()) return false;
-  if (used > head.size()) __builtin_trap();
-
-  auto& req = p.get();
-  std::string method(req.method_string());
-  std::string target(req.target());
-  (void)field_or_empty(req, bhttp::field::host);
-  (void)field_or_empty(req, bhttp::field::user_agent);
+// What the access and forwarding steps read from an accepted head.
+void read_accepted(const http::RequestParser& p) {
+  const auto& req = p.get();
   (void)req.keep_alive();
-  if (req.version() != 10 && req.version() != 11) return false;
-  if (req.version() == 11 && req.count(bhttp::field::host) != 1) return false;
-  auto t = req.target();
-  if (t.empty() || (t.front() != '/' && !(t == "*" && req.method() == bhttp::verb::options))) return false;
-  if (req.count(bhttp::field::transfer_encoding)) {
-    if (req.count(bhttp::field::transfer_encoding) > 1 ||
-        !rules::acceptable_request_transfer_encoding(field_or_empty(req, bhttp::field::transfer_encoding)))
-      return false;
-    if (req.version() == 10) return false;
-  }
-  (void)airgate::core::acceptable_request_id(field_or_empty(req, "X-Request-Id"));
-
-  // What begin_access / the forwarding step read from an accepted head.
-  (void)airgate::access::parse_basic(field_or_empty(req, bhttp::field::authorization));
-  (void)airgate::access::parse_basic(field_or_empty(req, bhttp::field::proxy_authorization));
+  (void)airgate::core::acceptable_request_id(field_or_empty(req, http::kXRequestId));
+  (void)airgate::access::parse_basic(field_or_empty(req, field::authorization));
+  (void)airgate::access::parse_basic(field_or_empty(req, field::proxy_authorization));
   std::vector<std::string> named;
-  rules::connection_tokens(field_or_empty(req, bhttp::field::connection), named);
+  rules::connection_tokens(field_or_empty(req, field::connection), named);
   for (const auto& f : req) (void)rules::must_strip(f.name_string(), named);
-  (void)rules::has_token(field_or_empty(req, bhttp::field::connection), "upgrade");
+  (void)rules::has_token(field_or_empty(req, field::connection), "upgrade");
   (void)p.chunked();
   (void)p.content_length();
-  return true;
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
-  // RFC 9112 §2.2: empty lines before the request line are ignored.
-  for (;;) {
-    if (in.substr(0, 2) == "\r\n")
-      in.remove_prefix(2);
-    else if (in.substr(0, 1) == "\n")
-      in.remove_prefix(1);
-    else
-      break;
-  }
-  // The whole input arrived in one read: a complete head goes to parse_head
-  // (a bare LF inside it is check_raw_head's to refuse); without CRLFCRLF the
-  // session refuses a bare LF or waits for more, neither parses anything.
-  const auto end = in.find("\r\n\r\n");
-  if (end == std::string_view::npos) {
-    (void)rules::check_raw_head(in);  // the raw-head rules alone, on any bytes
-    return 0;
-  }
-  const std::size_t head_len = end + 4;
-  if (head_len > kMaxHeaderSize) return 0;  // 431
-  parse_head(in.substr(0, head_len), head_len);
+  in.remove_prefix(http::leading_empty_lines(in));
+  // The whole input arrived in one read: a complete head goes to
+  // parse_request_head; a bare LF or too many bytes is refused; an incomplete
+  // head waits for more (the raw-head rules alone are run on it).
+  const http::HeadScan scan = http::scan_request_head(in, 0, kMaxHeaderSize);
+  if (scan.kind == http::HeadScan::Kind::incomplete) (void)rules::check_raw_head(in);
+  if (scan.kind != http::HeadScan::Kind::complete) return 0;
+  if (scan.length > in.size()) __builtin_trap();
+  (void)http::raw_request_method(in);
+  (void)http::raw_request_path(in);
+  http::RequestParser parser;
+  const auto check = http::parse_request_head(in.substr(0, scan.length), parser);
+  if (check.parsed && check.used > scan.length) __builtin_trap();
+  if (check.parsed != parser.is_header_done()) __builtin_trap();
+  if (!check.failure) read_accepted(parser);
   return 0;
 }

@@ -1,0 +1,38 @@
+// Small readers of Beast's field containers shared by the session, the head
+// writers and the request head parser.
+#pragma once
+
+#include <boost/beast/http/fields.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace airgate::http {
+
+namespace bhttp = boost::beast::http;
+
+constexpr std::string_view kXRequestId = "X-Request-Id";
+constexpr std::string_view kXForwardedFor = "X-Forwarded-For";
+constexpr std::string_view kXForwardedProto = "X-Forwarded-Proto";
+constexpr std::string_view kXForwardedHost = "X-Forwarded-Host";
+
+// The first field of that name, or empty.
+template <class Name>
+std::string_view field_or_empty(const bhttp::fields& f, Name name) {
+  auto it = f.find(name);
+  return it == f.end() ? std::string_view{} : std::string_view(it->value());
+}
+
+// All fields of one name joined with ", " (RFC 9110 §5.3).
+template <class Name>
+std::string join_fields(const bhttp::fields& f, Name name) {
+  std::string out;
+  auto [first, last] = f.equal_range(name);
+  for (auto it = first; it != last; ++it) {
+    if (!out.empty()) out += ", ";
+    out.append(it->value());
+  }
+  return out;
+}
+
+}  // namespace airgate::http

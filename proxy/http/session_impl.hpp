@@ -1,0 +1,110 @@
+// The Session class behind run_session (session.hpp): shared by session.cpp
+// (the connection loop and the steps up to access and limits) and forward.cpp
+// (the steps that go upstream and answer). Included nowhere else.
+#pragma once
+
+#include "access/client_slots.hpp"
+#include "http/reply.hpp"
+#include "http/request_head.hpp"
+#include "http/session.hpp"
+#include "upstream/exchange.hpp"
+
+#include "core/ip.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace airgate::http {
+
+namespace beast = boost::beast;
+
+class Session {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::size_t kReadChunk = 16 * 1024;  // reads of a head in progress and of a streamed body
+
+  Session(net::Stream stream, asio::ip::tcp::endpoint peer, ListenerInfo listener, WorkerContext& worker);
+
+  asio::awaitable<void> run();
+
+ private:
+  // Everything one request/response exchange accumulates; logged once.
+  struct Exchange {
+    runtime::RuntimePtr rt;
+    observe::AccessEntry log;
+    Clock::time_point start = Clock::now();
+    core::IpAddress client_ip;  // the resolved client (step 3)
+    std::string client_address;
+    bool keep_alive = false;
+    bool logged = false;
+    bool json_errors = false;
+    bool head_request = false;  // a local reply carries no body (RFC 9110 §9.3.2)
+    bool may_upgrade = false;   // access passed by a check (not a public path): WebSocket allowed
+    std::string request_id;
+  };
+
+  // What the forwarding steps hand on to each other. It lives only while they
+  // run: the upload slot, the buffers and the upstream connection are given
+  // back before a local reply is written.
+  struct Forwarding {
+    const upstream::Peer* peer = nullptr;
+    bool upgrade = false;      // a WebSocket handshake goes upstream
+    bool has_body = false;
+    bool buffer_body = false;  // a small Content-Length body, read before connecting
+    std::string body;          // that body
+    access::ClientSlots::Slot upload_slot;  // held while a body streams upstream
+    std::optional<upstream::RelayBuffer> relay;
+    std::optional<upstream::PooledFlatBuffer> upstream_buffer;
+    upstream::ExchangeResult exchanged;
+  };
+
+  // Head read outcome (the socket side of step 2).
+  enum class Head { ok, closed, timeout, too_large, malformed };
+
+  // Connection (session.cpp).
+  asio::awaitable<bool> read_proxy_header(const runtime::Runtime& rt);
+  asio::awaitable<bool> handshake(const runtime::Runtime& rt);
+  asio::awaitable<bool> wait_for_next_request();
+  asio::awaitable<void> close_client();
+  asio::awaitable<Head> read_head(const config::Limits& limits, std::size_t& head_len);
+  std::string_view buffered() const;
+
+  // The lifecycle steps, in order (exchange() runs them).
+  asio::awaitable<bool> exchange();
+  asio::awaitable<Step> receive_head(Exchange& ex, std::size_t& head_len);
+  Step parse_head(Exchange& ex, std::size_t head_len);
+  Step redirect(Exchange& ex);
+  void resolve_client(Exchange& ex);
+  asio::awaitable<Step> check_access(Exchange& ex);
+  Step apply_access(Exchange& ex, const access::AccessDecision& d);
+  Step check_limits(Exchange& ex);
+  Step route(Exchange& ex, Forwarding& fw);                              // forward.cpp
+  asio::awaitable<Step> admit_body(Exchange& ex, Forwarding& fw);        // forward.cpp
+  asio::awaitable<Step> send_upstream(Exchange& ex, Forwarding& fw);     // forward.cpp
+  asio::awaitable<Step> respond(Exchange& ex, Forwarding& fw);           // forward.cpp
+  Step dropped(Exchange& ex, const Failure& f);                          // forward.cpp
+  asio::awaitable<bool> finish(Exchange& ex, Step step);
+
+  asio::awaitable<void> reply(Exchange& ex, const Failure& f, bool close, const ExtraFields& extra);
+  void finish_log(Exchange& ex, int status);
+  template <class F>
+  asio::awaitable<std::invoke_result_t<F>> run_blocking(F f);
+
+  net::Stream client_;
+  core::IpAddress peer_ip_;  // the connecting peer (or the PROXY protocol source)
+  std::string peer_address_;
+  std::string tls_client_subject_;
+  ListenerInfo listener_;
+  WorkerContext& worker_;
+  beast::flat_buffer buffer_;
+  std::optional<RequestParser> parser_;
+  bool request_body_read_ = false;  // the body of parser_'s request was relayed in full
+  std::uint64_t exchanges_ = 0;
+  Clock::time_point head_start_ = Clock::now();  // first byte of the current request head
+};
+
+}  // namespace airgate::http
