@@ -5,6 +5,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -62,10 +63,17 @@ void Admin::stop() {
 }
 
 asio::awaitable<void> Admin::accept_loop() {
+  asio::steady_timer backoff(ioc_);
   for (;;) {
     auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
     if (ec) {
       if (!acceptor_.is_open()) co_return;
+      // Out of file descriptors (or another accept error): the pending
+      // connection stays in the backlog; pause as the listeners do instead of
+      // retrying at once, which would spin a core until a descriptor frees up.
+      spdlog::debug("admin accept on {} failed: {}", url_, ec.message());
+      backoff.expires_after(std::chrono::milliseconds(250));
+      co_await backoff.async_wait(use_tuple);
       continue;
     }
     asio::co_spawn(ioc_, serve(std::move(socket)), log_failure("admin connection on " + url_));

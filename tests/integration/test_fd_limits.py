@@ -23,6 +23,13 @@ def _raise_own_limit(n):
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(n, hard) if hard != resource.RLIM_INFINITY else n, hard))
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process, from /proc/PID/stat."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class FdLimitTest(AirgateTestCase):
     IDLE = 400
 
@@ -34,6 +41,10 @@ class FdLimitTest(AirgateTestCase):
     def start(self, **limits):
         cfg = self.config(self.up, listen=[{"address": "127.0.0.1:0"}], workers=2, limits=limits)
         return self.start_airgate(cfg, nofile=(NOFILE, NOFILE))
+
+    @staticmethod
+    def admin_host(ag):
+        return ag.admin.host.strip("[]")
 
     def open_idle(self, ag, n):
         socks = []
@@ -61,7 +72,15 @@ class FdLimitTest(AirgateTestCase):
     def test_configured_above_the_limit_warns_and_does_not_flood_the_log(self):
         ag = self.start(max_connections=5000)
         socks = self.open_idle(ag, self.IDLE)
+        # A connection waiting on the admin endpoint too: with no descriptor
+        # free, its accept loop must pause like the listeners', not spin.
+        admin = socket.create_connection((self.admin_host(ag), ag.admin.port), timeout=5)
+        self.addCleanup(admin.close)
+        cpu0 = cpu_seconds(ag.pid)
         time.sleep(3.0)  # airgate keeps hitting EMFILE meanwhile
+        cpu = cpu_seconds(ag.pid) - cpu0
+        self.assertLess(cpu, 1.5, "airgate used %.1f CPU-s in 3 s while out of descriptors (an accept loop spins)"
+                        % cpu)
         lines = self.emfile_lines(ag)
         self.assertGreaterEqual(len(lines), 1, "no accept failure logged at all\n" + ag.logs())
         self.assertLessEqual(len(lines), 3, "accept failures flood the log (%d lines in 3 s):\n%s"
