@@ -105,7 +105,7 @@ TEST_CASE("read_private_key reads a plain key and refuses an encrypted one", "[t
   REQUIRE(read);
   CHECK(EVP_PKEY_eq(read.get(), key.get()) == 1);
 
-  // With a passphrase and no prompt, the key cannot be read (no TTY question).
+  // An encrypted key gives null: no passphrase is supplied.
   char passphrase[] = "secret";
   std::string encrypted = pem_text([&](BIO* b) {
     return PEM_write_bio_PrivateKey(b, key.get(), EVP_aes_128_cbc(), nullptr, 0, nullptr, passphrase);
