@@ -1,13 +1,12 @@
 // Certificate rules: read the real certificate and key files (PEM) with
 // OpenSSL and judge expiry, key match, key strength, signature and names.
 #include "selfcheck/detail.hpp"
+#include "tls/openssl.hpp"
 
 #include <openssl/asn1.h>
-#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -15,41 +14,9 @@
 
 #include <cstdio>
 #include <ctime>
-#include <memory>
 
 namespace airgate::selfcheck::detail {
 namespace {
-
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct Asn1TimeFree {
-  void operator()(ASN1_TIME* t) const { ASN1_TIME_free(t); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-
-int no_password(char*, int, int, void*) { return 0; }  // encrypted keys are not supported
-
-BioPtr memory_bio(const std::string& text) {
-  return BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
-}
-
-std::vector<X509Ptr> read_certificates(const std::string& pem) {
-  std::vector<X509Ptr> out;
-  auto bio = memory_bio(pem);
-  if (!bio) return out;
-  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, no_password, nullptr)) out.emplace_back(x);
-  ERR_clear_error();
-  return out;
-}
 
 std::string subject_cn(X509* x) {
   X509_NAME* name = X509_get_subject_name(x);
@@ -76,7 +43,7 @@ std::string date(const ASN1_TIME* t) {
 
 // Seconds from `now` to `t` (negative when `t` is in the past); false on error.
 bool seconds_until(const ASN1_TIME* t, std::time_t now, long long& out) {
-  std::unique_ptr<ASN1_TIME, Asn1TimeFree> n(ASN1_TIME_set(nullptr, now));
+  tls::Asn1TimePtr n(ASN1_TIME_set(nullptr, now));
   if (!n) return false;
   int days = 0, secs = 0;
   if (ASN1_TIME_diff(&days, &secs, n.get(), t) != 1) return false;
@@ -189,7 +156,7 @@ void check_certificate(const CertificateSite& site, const SystemProbe& probe, co
                    "fix the path or the permissions of " + site.certificate + " (airgate cannot start without it)"});
     return;
   }
-  auto chain = read_certificates(*pem);
+  auto chain = tls::read_certificate_chain(*pem);
   if (chain.empty()) {
     out.push_back({"TLS_CERT_UNREADABLE", Severity::critical,
                    site.where + ": " + site.certificate + " holds no PEM certificate",
@@ -206,9 +173,7 @@ void check_certificate(const CertificateSite& site, const SystemProbe& probe, co
                    site.where + ": cannot read private key " + site.private_key + ": " + error,
                    "fix the path or the permissions of " + site.private_key + " (airgate cannot start without it)"});
   } else {
-    auto bio = memory_bio(*key_pem);
-    PkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, no_password, nullptr) : nullptr);
-    ERR_clear_error();
+    tls::PkeyPtr key = tls::read_private_key(*key_pem);
     if (!key) {
       out.push_back({"TLS_KEY_UNREADABLE", Severity::critical,
                      site.where + ": " + site.private_key + " holds no unencrypted PEM private key",

@@ -1,19 +1,18 @@
 #include "tls/context.hpp"
 
+#include "tls/openssl.hpp"
+
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <cctype>
-#include <ctime>
 #include <cstdio>
 #include <cstring>
-#include <openssl/rand.h>
-#include <fstream>
+#include <ctime>
 #include <memory>
-#include <sstream>
 
 namespace airgate::tls {
 namespace ssl = boost::asio::ssl;
@@ -30,30 +29,6 @@ constexpr const char* kCipherList =
 
 constexpr long kSessionCacheSize = 1024;
 constexpr long kSessionTimeoutSeconds = 300;
-
-std::string openssl_error() {
-  unsigned long e = ERR_get_error();
-  if (e == 0) return "unknown OpenSSL error";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
-  ERR_clear_error();
-  return buf;
-}
-
-std::string read_file(const std::string& path, const std::string& what, const std::string& listener) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw TlsError(listener + ": cannot read " + what + " " + path + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct BioDeleter { void operator()(BIO* b) const { BIO_free(b); } };
-struct X509Deleter { void operator()(X509* x) const { X509_free(x); } };
-struct PkeyDeleter { void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); } };
-using BioPtr = std::unique_ptr<BIO, BioDeleter>;
-using X509Ptr = std::unique_ptr<X509, X509Deleter>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 
 std::string fingerprint(X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -146,36 +121,30 @@ std::int64_t not_after(X509* cert) {
   return static_cast<std::int64_t>(timegm(&tm));
 }
 
-// Loads a PEM chain (leaf first) and its key into `c`; errors name the files.
+// Loads a PEM chain (leaf first) and its key into `c`; errors name the listener and the files.
 CertificateInfo load_certificate(SSL_CTX* c, const std::string& cert_file, const std::string& key_file,
                                  const std::string& listener) {
-  std::string chain = read_file(cert_file, "certificate", listener);
-  BioPtr bio(BIO_new_mem_buf(chain.data(), static_cast<int>(chain.size())));
-  X509Ptr leaf(PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr));
-  if (!leaf) throw TlsError(listener + ": certificate " + cert_file + " holds no PEM certificate");
-  if (SSL_CTX_use_certificate(c, leaf.get()) != 1)
-    throw TlsError(listener + ": certificate " + cert_file + " rejected: " + openssl_error());
-  SSL_CTX_clear_chain_certs(c);
-  while (X509* extra = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-    if (SSL_CTX_add0_chain_cert(c, extra) != 1) {
-      X509_free(extra);
-      throw TlsError(listener + ": certificate chain in " + cert_file + " rejected: " + openssl_error());
+  try {
+    std::vector<X509Ptr> chain = load_certificate_chain(cert_file);
+    X509* leaf = chain.front().get();
+    if (SSL_CTX_use_certificate(c, leaf) != 1)
+      throw TlsError(listener + ": certificate " + cert_file + " rejected: " + openssl_error());
+    SSL_CTX_clear_chain_certs(c);
+    for (std::size_t i = 1; i < chain.size(); ++i) {
+      if (SSL_CTX_add0_chain_cert(c, chain[i].get()) != 1)
+        throw TlsError(listener + ": certificate chain in " + cert_file + " rejected: " + openssl_error());
+      chain[i].release();  // owned by the context now
     }
-  }
-  ERR_clear_error();  // the loop ends on a "no start line" error
 
-  std::string keypem = read_file(key_file, "private key", listener);
-  BioPtr kbio(BIO_new_mem_buf(keypem.data(), static_cast<int>(keypem.size())));
-  PkeyPtr key(PEM_read_bio_PrivateKey(kbio.get(), nullptr, nullptr, nullptr));
-  OPENSSL_cleanse(keypem.data(), keypem.size());
-  if (!key)
-    throw TlsError(listener + ": private key " + key_file +
-                   " holds no PEM private key (encrypted keys are not supported)");
-  if (SSL_CTX_use_PrivateKey(c, key.get()) != 1 || SSL_CTX_check_private_key(c) != 1) {
-    ERR_clear_error();
-    throw TlsError(listener + ": private key " + key_file + " does not match certificate " + cert_file);
+    PkeyPtr key = load_private_key(key_file);
+    if (SSL_CTX_use_PrivateKey(c, key.get()) != 1 || SSL_CTX_check_private_key(c) != 1) {
+      ERR_clear_error();
+      throw TlsError(listener + ": private key " + key_file + " does not match certificate " + cert_file);
+    }
+    return {cert_file, not_after(leaf), fingerprint(leaf)};
+  } catch (const PemError& e) {
+    throw TlsError(listener + ": " + e.what());
   }
-  return {cert_file, not_after(leaf.get()), fingerprint(leaf.get())};
 }
 
 // mTLS: require a client certificate issued by one of the CAs in `ca_file`.
