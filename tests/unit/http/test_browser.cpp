@@ -30,7 +30,7 @@ TEST_CASE("rd never becomes an open redirect", "[http][browser]") {
 
 TEST_CASE("login location carries the original target, encoded", "[http][browser]") {
   CHECK(login_location("/") == "/.airgate/login");
-  CHECK(login_location("/w/1?x=a b&y=ü") == "/.airgate/login?rd=%2Fw%2F1%3Fx%3Da%20b%26y%3D%C3%BC");
+  CHECK(login_location("/w/1?x=a+b&y=ü") == "/.airgate/login?rd=%2Fw%2F1%3Fx%3Da%2Bb%26y%3D%C3%BC");
   CHECK(login_location("//evil.com") == "/.airgate/login");
   auto rd = query_value(login_location("/w/1?x=1&y=2"), "rd");
   REQUIRE(rd);
