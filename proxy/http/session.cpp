@@ -925,7 +925,7 @@ asio::awaitable<std::optional<Failure>> Session::forward(Exchange& ex) {
 // client that closed the request, 0 bytes sent, the reason kept.
 asio::awaitable<void> Session::reply(Exchange& ex, Failure f, bool close, ExtraFields extra) {
   const auto& cfg = *ex.rt->config;
-  auto page = rules::render_error(f.status, f.reason, f.message, ex.json_errors);
+  auto page = rules::render_error(f.status, f.reason, f.message, ex.json_errors, ex.request_id);
   bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(f.status), 11};
   res.set(bhttp::field::content_type, page.content_type);
   res.set(bhttp::field::cache_control, "no-store");
