@@ -162,3 +162,30 @@ TEST_CASE("revoked sessions stay refused until they expire; the set is bounded",
   r.revoke(b, 5, 10);  // already expired: ignored
   CHECK(r.is_revoked(b, 260));
 }
+
+#include "access/session_cookie.hpp"
+
+TEST_CASE("the session cookie is found and removed; other cookies keep their bytes", "[access][session]") {
+  const std::string n(kSessionCookie);
+  CHECK(find_cookie("a=1; " + n + "=tok; b=2", n) == "tok");
+  CHECK(find_cookie(n + "=first; " + n + "=second", n) == "first");
+  CHECK_FALSE(find_cookie("a=1; x" + n + "=tok", n));
+  CHECK_FALSE(find_cookie("", n));
+  CHECK(find_cookie(n + "=", n) == "");
+  bool removed = false;
+  CHECK(remove_cookie("a=1; " + n + "=tok; b=\"q; r\"", n, &removed) == "a=1; b=\"q; r\"");  // a quoted value holds no ";": r" is a pair of its own
+  CHECK(removed);
+  CHECK(remove_cookie(n + "=tok", n, &removed).empty());
+  CHECK(remove_cookie("a=1;b=2;  " + n + "=x;c", n) == "a=1; b=2; c");
+  // Not present: byte for byte, odd spacing and all.
+  CHECK(remove_cookie("a=1;b=2;;  c=%20 ", n, &removed) == "a=1;b=2;;  c=%20 ");
+  CHECK_FALSE(removed);
+}
+
+TEST_CASE("Set-Cookie values for the __Host- session cookie", "[access][session]") {
+  CHECK(session_set_cookie(kSessionCookie, "v1.x.y", 3600s) ==
+        "__Host-airgate_session=v1.x.y; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=3600");
+  CHECK(session_set_cookie("n", "v", -5s, "Strict") == "n=v; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
+  CHECK(session_clear_cookie(kSessionCookie) ==
+        "__Host-airgate_session=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0");
+}
