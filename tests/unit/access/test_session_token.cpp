@@ -189,3 +189,44 @@ TEST_CASE("Set-Cookie values for the __Host- session cookie", "[access][session]
   CHECK(session_clear_cookie(kSessionCookie) ==
         "__Host-airgate_session=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0");
 }
+
+#include "access/sessions.hpp"
+
+TEST_CASE("Sessions: issue, check, refresh, credential change, logout", "[access][session]") {
+  auto keys = std::make_shared<const SessionKeys>(kSecret);
+  auto revoked = std::make_shared<SessionRevocations>();
+  SessionSettings st{12h, 1h};
+  Sessions s(keys, st, revoked);
+  s.add_user("alice", "hash-a");
+  s.add_user("bob", "hash-b");
+  const std::int64_t t0 = 1'700'000'000;
+  auto tok = s.issue("alice", t0);
+  auto c = s.check(tok, t0 + 10);
+  REQUIRE(c.user);
+  CHECK(*c.user == "alice");
+  CHECK_FALSE(c.refresh_token);  // refreshed less than a minute ago
+  // After a minute, a refreshed token slides the idle limit.
+  c = s.check(tok, t0 + 61);
+  REQUIRE(c.refresh_token);
+  CHECK(s.check(tok, t0 + 3600).reject == SessionReject::idle);
+  auto c2 = s.check(*c.refresh_token, t0 + 3600);
+  CHECK(c2.user == std::optional<std::string>("alice"));
+  CHECK(c2.claims.id == c.claims.id);  // the same session, not a new one
+  // Absolute expiry even while active.
+  CHECK(s.check(keys->encode([&] { auto x = c2.claims; x.refreshed = t0 + 12 * 3600 - 10; return x; }()),
+                t0 + 12 * 3600).reject == SessionReject::expired);
+  // The user's entry changes (a new password): the next snapshot refuses the old cookie.
+  Sessions after(keys, st, revoked);
+  after.add_user("alice", "hash-a-new");
+  CHECK(after.check(tok, t0 + 10).reject == SessionReject::credential_changed);
+  Sessions removed(keys, st, revoked);
+  removed.add_user("bob", "hash-b");
+  CHECK(removed.check(tok, t0 + 10).reject == SessionReject::credential_changed);
+  // Logout ends it everywhere the revocation set is shared, replayed or not.
+  s.end(c.claims, t0 + 20);
+  CHECK(s.check(tok, t0 + 30).reject == SessionReject::revoked);
+  CHECK(s.check(*c.refresh_token, t0 + 90).reject == SessionReject::revoked);
+  CHECK(s.check(s.issue("alice", t0 + 40), t0 + 41).user);  // a new login is a new session
+  CHECK(s.check("garbage", t0).reject == SessionReject::malformed);
+  CHECK_THROWS(s.issue("mallory", t0));
+}
