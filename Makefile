@@ -11,6 +11,7 @@ all: build
 
 deps:
 	scripts/install-deps
+	tests/browser/install-deps
 
 $(BUILD_DIR)/build.ninja:
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DAIRGATE_WERROR=$(AIRGATE_WERROR)

@@ -3,6 +3,7 @@
 #include "config/units.hpp"
 #include "http/fields.hpp"
 #include "http/rules/error_page.hpp"
+#include "http/rules/html.hpp"
 
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
@@ -74,10 +75,12 @@ Failure body_failure(RelayResult result, const config::Config& cfg, const config
 }
 
 RenderedReply render_reply(const Failure& f, const ExtraFields& extra, const ReplyOptions& options) {
-  auto page = rules::render_error(f.status, f.reason, f.message, options.json);
+  auto page = rules::render_error(f.status, f.reason, f.message, options.json, options.request_id);
   bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(f.status), 11};
   res.set(bhttp::field::content_type, page.content_type);
   res.set(bhttp::field::cache_control, "no-store");
+  // An HTML page of ours loads and runs nothing and is never framed.
+  if (!options.json) res.set(bhttp::field::content_security_policy, rules::kPageCsp);
   for (auto& [name, value] : extra) res.set(name, value);
   if (options.hsts) res.set(bhttp::field::strict_transport_security, *options.hsts);
   if (!options.request_id.empty()) res.set(kXRequestId, options.request_id);

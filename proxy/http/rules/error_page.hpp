@@ -21,7 +21,14 @@ bool wants_json(std::string_view accept, std::string_view path);
 // `reason`'s word is the JSON body's `error` (as in the access log and metrics);
 // `message` says in plain words which limit or failure fired. Neither may
 // contain secrets or internal addresses: callers pass fixed texts and numbers.
-ErrorPage render_error(int status, core::Reason reason, std::string_view message, bool json);
+// The HTML page (the look of the login page) adds what the user can do about
+// it and the request id (the access log's `rid`) to quote to an administrator;
+// the JSON body carries the id as `request_id`.
+ErrorPage render_error(int status, core::Reason reason, std::string_view message, bool json,
+                       std::string_view request_id = {});
+
+// One sentence a user can act on, for the HTML error page of `status`.
+std::string_view what_to_do(int status);
 
 // "Payload Too Large" for 413 and so on.
 std::string_view status_text(int status);

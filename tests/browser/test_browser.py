@@ -1,0 +1,124 @@
+"""A real browser through airgate (headless Debian chromium driven by
+puppeteer-core, see drive.mjs) in front of an Airbyte-like single-page app
+(app.py). Counts the browser's native authentication prompts over the
+DevTools protocol, and writes screenshots of what a user sees to
+$AIRGATE_BROWSER_ARTIFACTS (the build folder's browser/ under CTest).
+
+Needs tests/browser/install-deps (chromium, puppeteer-core in a cache folder);
+CTest runs it as "browser: test_browser"."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+
+from harness import AirgateTestCase  # noqa: E402
+from app import AirbyteLikeApp  # noqa: E402
+
+DEPS = os.environ.get("AIRGATE_BROWSER_DEPS", os.path.expanduser("~/.cache/airgate/browser"))
+ARTIFACTS = os.environ.get("AIRGATE_BROWSER_ARTIFACTS", os.path.join(HERE, "..", "..", "build", "browser"))
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+VECTORS = os.path.join(HERE, "..", "integration", "vectors")
+USER = "bcrypt_2y"
+with open(os.path.join(VECTORS, "passwords.json")) as _f:
+    PASSWORD = json.load(_f)[USER]
+
+
+def missing_deps():
+    if not os.path.exists(CHROMIUM):
+        return "no chromium at %s (run tests/browser/install-deps)" % CHROMIUM
+    if not os.path.exists(os.path.join(DEPS, "node_modules", "puppeteer-core", "package.json")):
+        return "no puppeteer-core in %s (run tests/browser/install-deps)" % DEPS
+    return None
+
+
+class BrowserTestCase(AirgateTestCase):
+    def setUp(self):
+        super().setUp()
+        why = missing_deps()
+        if why:
+            # Under CTest the dependencies are installed first: missing ones are a failure there.
+            if os.environ.get("AIRGATE_BROWSER_REQUIRED"):
+                self.fail(why)
+            self.skipTest(why)
+        # ES modules resolve imports next to the script, so the driver runs
+        # from a folder whose node_modules is the cache's.
+        self.driver_dir = tempfile.mkdtemp(dir=self.tmp, prefix="driver-")
+        shutil.copy(os.path.join(HERE, "drive.mjs"), self.driver_dir)
+        os.symlink(os.path.join(DEPS, "node_modules"), os.path.join(self.driver_dir, "node_modules"))
+        os.makedirs(ARTIFACTS, exist_ok=True)
+
+    def drive(self, **args):
+        proc = subprocess.run(["node", os.path.join(self.driver_dir, "drive.mjs"), json.dumps(args)],
+                              capture_output=True, text=True, timeout=90, cwd=self.driver_dir)
+        self.assertEqual(proc.returncode, 0, "driver failed:\n%s\n%s" % (proc.stdout, proc.stderr))
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
+        self.assertNotIn("error", out, out.get("error"))
+        return out
+
+    def start_app(self, **sections):
+        up = AirbyteLikeApp(name="airbyte").start()
+        self.addCleanup(up.stop)
+        users = os.path.join(self.tmp, "users")
+        with open(os.path.join(VECTORS, "users.htpasswd")) as src, open(users, "w") as dst:
+            dst.write(src.read())
+        os.chmod(users, 0o600)
+        auth = {"basic": {"users_file": users}, "throttle": {"max_failures": 1000}}
+        auth.update(sections.pop("auth", {}))
+        ag = self.start_airgate(self.config(up, auth=auth, **sections))
+        lst = ag.listeners[0]
+        return up, ag, "https://%s:%d" % (lst.host, lst.port)
+
+    def shot(self, name):
+        return os.path.join(ARTIFACTS, name)
+
+
+class BasicLoginTest(BrowserTestCase):
+    def test_app_works_after_the_native_basic_prompt(self):
+        up, ag, base = self.start_app()
+        out = self.drive(url=base + "/", credentials={"username": USER, "password": PASSWORD}, wait_app=True,
+                         screenshot=self.shot("app-basic.png"))
+        self.assertEqual(out["status"], 200, out)
+        self.assertGreaterEqual(out["auth_challenges"], 1, "the browser was never asked for credentials")
+        r = out["results"]
+        self.assertEqual(r["plain_fetch"], {"status": 200}, r)
+        self.assertEqual(r["cookie"]["status"], 200, r)
+        self.assertIn("airbyte_ui=1", r["cookie"]["document_cookie"], r)
+        self.assertEqual(r["cookie"]["sent"], ["airbyte_ui=1"], "cookies not passed through byte for byte")
+        self.assertEqual(r["upload"]["status"], 200, r)
+        self.assertEqual(r["upload"]["body"]["bytes"], 1024 * 1024, r)
+        self.assertEqual(r["websocket"], {"echo": "ping from the app"}, r)
+        # The browser's Basic credential reached airgate, not the app.
+        for rec in up.requests():
+            self.assertIsNone(rec.header("authorization"), "credential forwarded upstream: %r" % rec)
+        self.assertTrue(any(rec.path == "/upload" for rec in up.requests()))
+
+
+class ErrorPagesTest(BrowserTestCase):
+    def test_error_pages_as_a_browser_shows_them(self):
+        up, ag, base = self.start_app(limits={"max_body_size": "1k"},
+                                      routes=[{"path_prefix": "/down/", "upstream": {"url": "http://127.0.0.1:9"}}])
+        creds = {"username": USER, "password": PASSWORD}
+        out = self.drive(url=base + "/", credentials=None, screenshot=self.shot("error-401.png"))
+        self.assertEqual(out["status"], 401, out)
+        self.assertIn("401", out["text"])
+        out = self.drive(post_form={"action": base + "/upload", "field": "data", "size": 4096}, credentials=creds,
+                         screenshot=self.shot("error-413.png"))
+        self.assertEqual(out["status"], 413, out)
+        self.assertIn("413", out["text"])
+        out = self.drive(url=base + "/down/x", credentials=creds, screenshot=self.shot("error-502.png"))
+        self.assertEqual(out["status"], 502, out)
+        self.assertIn("502", out["text"])
+        for name in ("error-401.png", "error-413.png", "error-502.png"):
+            self.assertGreater(os.path.getsize(self.shot(name)), 1000, name)
+
+
+if __name__ == "__main__":
+    unittest.main()
