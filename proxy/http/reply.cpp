@@ -80,7 +80,7 @@ RenderedReply render_reply(const Failure& f, const ExtraFields& extra, const Rep
   res.set(bhttp::field::content_type, page.content_type);
   res.set(bhttp::field::cache_control, "no-store");
   // An HTML page of ours loads and runs nothing and is never framed.
-  if (!options.json) res.set(bhttp::field::content_security_policy, rules::kPageCsp);
+  if (!options.json) res.set("Content-Security-Policy", rules::kPageCsp);
   for (auto& [name, value] : extra) res.set(name, value);
   if (options.hsts) res.set(bhttp::field::strict_transport_security, *options.hsts);
   if (!options.request_id.empty()) res.set(kXRequestId, options.request_id);
