@@ -3,8 +3,8 @@
 
 #include <boost/program_options.hpp>
 
-#include <iostream>
 #include <unistd.h>
+#include <iostream>
 
 namespace po = boost::program_options;
 using namespace airgate::cli;
@@ -45,8 +45,8 @@ int main(int argc, char** argv) {
   std::string users_file = "htpasswd";
   std::vector<std::string> positional;
   opts.add_options()("config,c", po::value<std::string>(), "config file")(
-      "file,f", po::value<std::string>(&users_file), "htpasswd file (passwd)")(
-      "json", "JSON output (selfcheck)")("args", po::value<std::vector<std::string>>(&positional));
+      "file,f", po::value<std::string>(&users_file), "htpasswd file (passwd)")("json", "JSON output (selfcheck)")(
+      "args", po::value<std::vector<std::string>>(&positional));
   po::positional_options_description pos;
   pos.add("args", -1);
   po::variables_map vm;

@@ -66,8 +66,7 @@ std::string www_authenticate_value(std::string_view realm) {
   return out;
 }
 
-std::shared_ptr<AccessControl> AccessControl::create(const config::Auth& auth,
-                                                     std::vector<config::BasicUser> users) {
+std::shared_ptr<AccessControl> AccessControl::create(const config::Auth& auth, std::vector<config::BasicUser> users) {
   auto impl = std::make_unique<Impl>(auth);
   impl->allow = IpAllowlist(auth.allow_networks);
   for (auto& u : users) {

@@ -54,18 +54,18 @@ using Clock = std::chrono::steady_clock;
 using core::IpAddress;
 
 struct AccessInput {
-  IpAddress client;                    // resolved client address (design §3 step 3)
-  std::string_view path;               // request path without query
-  std::string_view authorization;      // value of Authorization, empty when absent
+  IpAddress client;                      // resolved client address (design §3 step 3)
+  std::string_view path;                 // request path without query
+  std::string_view authorization;        // value of Authorization, empty when absent
   std::string_view proxy_authorization;  // value of Proxy-Authorization, empty when absent
   Clock::time_point now = Clock::now();
 };
 
 enum class Outcome {
   allow,
-  unauthorized,     // 401 + WWW-Authenticate
-  forbidden,        // 403 (allowlist alone denied)
-  too_many_requests // 429 + Retry-After
+  unauthorized,      // 401 + WWW-Authenticate
+  forbidden,         // 403 (allowlist alone denied)
+  too_many_requests  // 429 + Retry-After
 };
 
 struct AccessDecision {
@@ -75,13 +75,13 @@ struct AccessDecision {
   // missing_credentials, malformed_credentials, unknown_user,
   // invalid_password, ip_not_allowed, throttled (deny reasons).
   core::Reason reason = core::Reason::no_checks;
-  std::string user;                    // authenticated (or attempted) user name, may be empty
-  std::chrono::seconds retry_after{0}; // for too_many_requests
+  std::string user;                     // authenticated (or attempted) user name, may be empty
+  std::chrono::seconds retry_after{0};  // for too_many_requests
   // Where the basic credential is (or would be) taken from, so the session
   // strips the right header: true = Proxy-Authorization holds a Basic
   // credential (set for every outcome, even when no credential was needed).
   bool credential_in_proxy_authorization = false;
-  bool credential_present = false;     // a Basic credential was found and parsed
+  bool credential_present = false;  // a Basic credential was found and parsed
 };
 
 // A credential that needs a hash check. Opaque to the session.
@@ -98,12 +98,12 @@ struct PendingVerification {
 };
 
 struct Evaluation {
-  AccessDecision decision;                  // final unless `pending` is set
+  AccessDecision decision;  // final unless `pending` is set
   std::optional<PendingVerification> pending;
   // internal: which checks passed so far, needed by complete()
   bool allowlist_configured = false;
   bool allowlist_passed = false;
-  IpAddress client;                         // for the throttle in complete()
+  IpAddress client;  // for the throttle in complete()
 };
 
 class AccessControl {
@@ -111,8 +111,7 @@ class AccessControl {
   // Build from the config. `users` are the effective users (effective_users():
   // inline users, users_file entries and the environment user, every hash
   // already checked); the allowlist is auth.allow_networks. Cannot fail.
-  static std::shared_ptr<AccessControl> create(const config::Auth& auth,
-                                               std::vector<config::BasicUser> users);
+  static std::shared_ptr<AccessControl> create(const config::Auth& auth, std::vector<config::BasicUser> users);
 
   Evaluation evaluate(const AccessInput& in);
   bool verify(PendingVerification& p) const;  // thread-safe, no shared state touched
@@ -123,9 +122,9 @@ class AccessControl {
 
   bool basic_configured() const;
   bool allowlist_configured() const;
-  std::uint64_t verifications() const;  // how many hash verifications ran (for tests/metrics)
-  std::size_t cached_credentials() const;  // entries in the verified-credential cache
-  std::size_t throttled_addresses() const; // entries in the throttle table
+  std::uint64_t verifications() const;      // how many hash verifications ran (for tests/metrics)
+  std::size_t cached_credentials() const;   // entries in the verified-credential cache
+  std::size_t throttled_addresses() const;  // entries in the throttle table
 
   struct Impl;
   explicit AccessControl(std::unique_ptr<Impl> impl);

@@ -3,11 +3,11 @@
 // The low-level SHA-256 API lets the keyed HMAC state be copied as a plain
 // struct, which keeps a cache lookup far cheaper than a one-shot HMAC().
 #define OPENSSL_SUPPRESS_DEPRECATED
-#include <openssl/sha.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cstdint>

@@ -5,10 +5,10 @@
 
 #include <crypt.h>
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -21,8 +21,7 @@
 namespace airgate::access {
 namespace {
 
-constexpr std::string_view kCrypt64 =
-    "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+constexpr std::string_view kCrypt64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 bool is_crypt64(char c) { return kCrypt64.find(c) != std::string_view::npos; }
 
@@ -174,11 +173,11 @@ bool valid_hash(std::string_view h, std::string* why) {
   }
   if (h.empty()) return set_why(why, "empty password hash");
   if (starts_with(h, "$1$"))
-    return set_why(why, "MD5-crypt ($1$) hashes are not supported; re-create the entry with `airgate passwd` or `htpasswd -B`");
+    return set_why(
+        why, "MD5-crypt ($1$) hashes are not supported; re-create the entry with `airgate passwd` or `htpasswd -B`");
   if (starts_with(h, "$2x$"))
     return set_why(why, "bcrypt $2x$ (buggy pre-2011 variant) is not supported; re-create the entry");
-  if (starts_with(h, "{"))
-    return set_why(why, "unsupported {SCHEME} hash (only {SHA} is accepted)");
+  if (starts_with(h, "{")) return set_why(why, "unsupported {SCHEME} hash (only {SHA} is accepted)");
   if (h.front() != '$')
     return set_why(why, "not a supported password hash (plain-text passwords and DES crypt are not accepted; "
                         "expected bcrypt $2y$, SHA-crypt $5$/$6$, yescrypt $y$, $apr1$ or {SHA})");
@@ -267,8 +266,7 @@ bool verify_password(HashScheme scheme, std::string_view hash, std::string_view 
     case HashScheme::bcrypt:
     case HashScheme::sha256_crypt:
     case HashScheme::sha512_crypt:
-    case HashScheme::yescrypt:
-      return verify_with_crypt(hash, password);
+    case HashScheme::yescrypt: return verify_with_crypt(hash, password);
     case HashScheme::apr1: {
       std::string computed = apr1_crypt(password, hash.substr(6));
       bool ok = ct_equal(computed, hash);

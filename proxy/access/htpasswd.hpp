@@ -75,16 +75,15 @@ HtpasswdParse load_htpasswd_file(const std::string& path);
 // for the file, "auth.basic.users[i] (USER): message" for inline users) and
 // the bad entries are left out. Callers must treat a non-empty `errors` as a
 // failed load.
-std::vector<config::BasicUser> effective_users(const config::Auth& auth,
-                                               std::vector<std::string>& errors);
+std::vector<config::BasicUser> effective_users(const config::Auth& auth, std::vector<std::string>& errors);
 
 // Why `user` cannot be written to an htpasswd file (empty, contains ':',
 // control characters, leading '#', leading/trailing whitespace); nullopt if ok.
 std::optional<std::string> username_problem(std::string_view user);
 
 struct HtpasswdUpdate {
-  std::string text;      // the new file content
-  bool replaced = false; // true: the user existed ("updated"), false: appended ("added")
+  std::string text;       // the new file content
+  bool replaced = false;  // true: the user existed ("updated"), false: appended ("added")
 };
 // Set USER's hash in htpasswd `text`: replaces the first line for USER (later
 // duplicate lines for USER are dropped), keeps every other line, comment and
@@ -98,8 +97,8 @@ bool write_file_atomic(const std::string& path, std::string_view content, std::s
 
 struct SetPasswordResult {
   bool ok = false;
-  bool replaced = false;  // the user existed
-  std::string error;      // "FILE: reason" when !ok
+  bool replaced = false;              // the user existed
+  std::string error;                  // "FILE: reason" when !ok
   std::vector<std::string> warnings;  // problems in other lines of the existing file (kept as they are)
 };
 // `airgate passwd` without the terminal part: validates USER, refuses an empty

@@ -33,14 +33,14 @@ constexpr std::size_t kMaxProxyHeader = 4096;
 struct ProxyHeader {
   enum class Status { need_more, error, ok };
   Status status = Status::need_more;
-  std::string reason;                 // for error: short, plain words
-  int version = 0;                    // 1 or 2 when ok
-  bool local = false;                 // v2 LOCAL / v1 UNKNOWN / v2 AF_UNSPEC: no address, use the peer
-  std::optional<IpAddress> source;      // client address when carried (normalized)
+  std::string reason;               // for error: short, plain words
+  int version = 0;                  // 1 or 2 when ok
+  bool local = false;               // v2 LOCAL / v1 UNKNOWN / v2 AF_UNSPEC: no address, use the peer
+  std::optional<IpAddress> source;  // client address when carried (normalized)
   std::uint16_t source_port = 0;
   std::optional<IpAddress> destination;
   std::uint16_t destination_port = 0;
-  std::size_t consumed = 0;           // bytes of the header, when ok
+  std::size_t consumed = 0;  // bytes of the header, when ok
 
   bool ok() const { return status == Status::ok; }
   bool need_more() const { return status == Status::need_more; }

@@ -147,8 +147,10 @@ std::string base64url_encode(std::string_view bytes) {
   std::string s = base64_encode(bytes);
   while (!s.empty() && s.back() == '=') s.pop_back();
   for (char& ch : s) {
-    if (ch == '+') ch = '-';
-    else if (ch == '/') ch = '_';
+    if (ch == '+')
+      ch = '-';
+    else if (ch == '/')
+      ch = '_';
   }
   return s;
 }

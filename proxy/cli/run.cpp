@@ -8,10 +8,10 @@
 #include "selfcheck/selfcheck.hpp"
 #include "server/server.hpp"
 
-#include <boost/version.hpp>
-#include <openssl/opensslv.h>
 #include <openssl/crypto.h>
+#include <openssl/opensslv.h>
 #include <spdlog/spdlog.h>
+#include <boost/version.hpp>
 
 #include <csignal>
 #include <iostream>
@@ -52,7 +52,8 @@ int cmd_run(const std::optional<std::string>& config_path) {
       spdlog::log(level, "selfcheck {} {}: {} (fix: {})", selfcheck::severity_name(f.severity), f.id, f.finding, f.fix);
     }
     if (cfg->security.selfcheck == config::SelfcheckMode::enforce && selfcheck::exit_code(findings) == 2) {
-      spdlog::critical("cannot start: the security self-check found critical problems and security.selfcheck is enforce");
+      spdlog::critical(
+          "cannot start: the security self-check found critical problems and security.selfcheck is enforce");
       return kExitConfig;
     }
   }
@@ -96,8 +97,8 @@ int cmd_check(const std::optional<std::string>& config_path) {
 int cmd_version() {
   std::cout << "airgate " << AIRGATE_VERSION << "\n"
             << OpenSSL_version(OPENSSL_VERSION) << " (built with " << OPENSSL_VERSION_TEXT << ")\n"
-            << "Boost " << BOOST_VERSION / 100000 << "." << BOOST_VERSION / 100 % 1000 << "."
-            << BOOST_VERSION % 100 << "\n";
+            << "Boost " << BOOST_VERSION / 100000 << "." << BOOST_VERSION / 100 % 1000 << "." << BOOST_VERSION % 100
+            << "\n";
   return kExitOk;
 }
 

@@ -5,8 +5,8 @@
 #include "selfcheck/report.hpp"
 #include "selfcheck/selfcheck.hpp"
 
-#include <iostream>
 #include <unistd.h>
+#include <iostream>
 
 namespace airgate::cli {
 

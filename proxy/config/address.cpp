@@ -44,8 +44,7 @@ bool parse_port(std::string_view text, bool allow_zero, std::uint16_t& port, std
   return true;
 }
 
-bool parse_socket_address(std::string_view text, std::string& host, std::uint16_t& port,
-                          std::string& error) {
+bool parse_socket_address(std::string_view text, std::string& host, std::uint16_t& port, std::string& error) {
   std::string_view h, p;
   if (!text.empty() && text.front() == '[') {
     const auto close = text.find(']');

@@ -21,7 +21,7 @@ using Duration = std::chrono::milliseconds;
 // A parsed upstream URL: http:// or https://, host, port. A path in the URL is
 // rejected at load time (nginx would rewrite; we keep the target unchanged).
 struct UpstreamUrl {
-  std::string scheme = "http";  // "http" | "https"
+  std::string scheme = "http";     // "http" | "https"
   std::string host = "127.0.0.1";  // without brackets for IPv6
   std::uint16_t port = 8000;
   bool tls() const { return scheme == "https"; }
@@ -51,7 +51,7 @@ struct Listener {
   std::string address = "0.0.0.0:8443";  // as written
   std::string host = "0.0.0.0";          // without brackets
   std::uint16_t port = 8443;
-  std::optional<Tls> tls;                // nullopt: plain HTTP
+  std::optional<Tls> tls;  // nullopt: plain HTTP
   bool proxy_protocol = false;
   std::optional<std::string> redirect_to_https;  // origin, no trailing slash
 };
@@ -110,8 +110,8 @@ struct Auth {
   std::string realm = "Welcome to Airbyte";
   std::optional<std::string> users_file;
   std::vector<BasicUser> users;
-  std::vector<std::string> allow;            // CIDRs / addresses as written (for messages)
-  std::vector<core::Cidr> allow_networks;    // the same, parsed at load
+  std::vector<std::string> allow;          // CIDRs / addresses as written (for messages)
+  std::vector<core::Cidr> allow_networks;  // the same, parsed at load
   Satisfy satisfy = Satisfy::any;
   bool forward_authorization = false;
   std::vector<std::string> public_paths;
@@ -153,8 +153,8 @@ struct Config {
   std::vector<Route> routes;
   Limits limits;
   Auth auth;
-  std::vector<std::string> trusted_proxies;          // CIDRs / addresses as written (for messages)
-  std::vector<core::Cidr> trusted_proxy_networks;    // the same, parsed at load
+  std::vector<std::string> trusted_proxies;        // CIDRs / addresses as written (for messages)
+  std::vector<core::Cidr> trusted_proxy_networks;  // the same, parsed at load
   Headers headers;
   Admin admin;
   Logging logging;

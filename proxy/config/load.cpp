@@ -34,16 +34,18 @@ std::string Problem::str() const {
 // Known keys per section (for unknown-key messages and suggestions).
 const std::map<std::string, std::vector<std::string>>& known_keys() {
   static const std::map<std::string, std::vector<std::string>> keys = {
-      {"", {"listen", "upstream", "routes", "limits", "auth", "trusted_proxies", "headers", "admin", "logging",
-            "workers", "shutdown_grace", "reload_watch", "security"}},
+      {"",
+       {"listen", "upstream", "routes", "limits", "auth", "trusted_proxies", "headers", "admin", "logging", "workers",
+        "shutdown_grace", "reload_watch", "security"}},
       {"listen", {"address", "tls", "proxy_protocol", "redirect_to_https"}},
       {"tls", {"certificate", "private_key", "min_version", "sni", "client_ca"}},
       {"sni", {"names", "certificate", "private_key"}},
       {"upstream", {"url", "ca_file", "connect_timeout", "read_timeout", "send_timeout", "max_idle_connections"}},
       {"routes", {"path_prefix", "upstream"}},
-      {"limits", {"max_body_size", "max_header_size", "handshake_timeout", "client_header_timeout",
-                  "client_body_timeout", "keepalive_timeout", "max_connections", "client_body_buffer_size",
-                  "client_body_min_rate", "max_uploads_per_client"}},
+      {"limits",
+       {"max_body_size", "max_header_size", "handshake_timeout", "client_header_timeout", "client_body_timeout",
+        "keepalive_timeout", "max_connections", "client_body_buffer_size", "client_body_min_rate",
+        "max_uploads_per_client"}},
       {"auth", {"realm", "basic", "allow", "satisfy", "forward_authorization", "public_paths", "throttle"}},
       {"basic", {"users_file", "users"}},
       {"users", {"user", "hash"}},
@@ -59,11 +61,20 @@ const std::map<std::string, std::vector<std::string>>& known_keys() {
 // Section name -> dotted path used in suggestions.
 const std::map<std::string, std::string>& section_paths() {
   static const std::map<std::string, std::string> paths = {
-      {"listen", "listen[]"},         {"tls", "listen[].tls"},   {"sni", "listen[].tls.sni[]"},
-      {"upstream", "upstream"},       {"routes", "routes[]"},    {"limits", "limits"},
-      {"auth", "auth"},               {"basic", "auth.basic"},   {"users", "auth.basic.users[]"},
-      {"throttle", "auth.throttle"},  {"headers", "headers"},    {"admin", "admin"},
-      {"logging", "logging"},         {"security", "security"},
+      {"listen", "listen[]"},
+      {"tls", "listen[].tls"},
+      {"sni", "listen[].tls.sni[]"},
+      {"upstream", "upstream"},
+      {"routes", "routes[]"},
+      {"limits", "limits"},
+      {"auth", "auth"},
+      {"basic", "auth.basic"},
+      {"users", "auth.basic.users[]"},
+      {"throttle", "auth.throttle"},
+      {"headers", "headers"},
+      {"admin", "admin"},
+      {"logging", "logging"},
+      {"security", "security"},
   };
   return paths;
 }
@@ -73,7 +84,8 @@ namespace {
 void parse_root(Reader& rd, const YAML::Node& root, Config& cfg) {
   const Val rv{root, YAML::Node(), ""};
   if (!root.IsNull() && !root.IsMap()) {
-    rd.error_at(root, "", "the configuration must be a mapping of keys (listen:, upstream:, ...), got " + describe(root));
+    rd.error_at(root, "",
+                "the configuration must be a mapping of keys (listen:, upstream:, ...), got " + describe(root));
     return;
   }
   const Fields f = rd.fields(rv, "");

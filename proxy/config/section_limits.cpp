@@ -21,7 +21,7 @@ void parse_limits(Reader& rd, const Val& v, Limits& out) {
     rd.read_size(*s, 0, out.client_body_buffer_size);
     if (out.client_body_buffer_size > 16ull * 1024 * 1024)
       rd.error(*s, "must be at most 16 MiB (it is held in memory for every request that uploads), got " +
-                    format_size(out.client_body_buffer_size));
+                       format_size(out.client_body_buffer_size));
   }
   if (auto s = f.get("client_body_min_rate")) rd.read_size(*s, 0, out.client_body_min_rate);
   if (auto n = f.get("max_uploads_per_client")) rd.read_count(*n, 0, 100000000, out.max_uploads_per_client);

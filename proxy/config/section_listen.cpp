@@ -17,8 +17,9 @@ Tls parse_tls(Reader& rd, const Val& v) {
   if (auto c = f.get("certificate")) rd.read_path(*c, tls.certificate);
   if (auto k = f.get("private_key")) rd.read_path(*k, tls.private_key);
   if (tls.certificate.empty() != tls.private_key.empty()) {
-    rd.error(v, tls.certificate.empty() ? "private_key is set but certificate is not (set both, or neither for a self-signed certificate)"
-                                     : "certificate is set but private_key is not (set both, or neither for a self-signed certificate)");
+    rd.error(v, tls.certificate.empty()
+                    ? "private_key is set but certificate is not (set both, or neither for a self-signed certificate)"
+                    : "certificate is set but private_key is not (set both, or neither for a self-signed certificate)");
   }
   if (auto m = f.get("min_version")) {
     std::string s;
@@ -104,8 +105,9 @@ void parse_listen(Reader& rd, const Val& v, Config& cfg) {
       }
     }
     if (l.redirect_to_https && l.tls && l.tls->client_ca)
-      rd.error_at(item.node, item.path,
-               "tls.client_ca cannot be combined with redirect_to_https (a redirect listener answers 308 to everyone)");
+      rd.error_at(
+          item.node, item.path,
+          "tls.client_ca cannot be combined with redirect_to_https (a redirect listener answers 308 to everyone)");
     out.push_back(std::move(l));
   }
   cfg.listen = std::move(out);

@@ -72,7 +72,8 @@ void parse_logging(Reader& rd, const Val& v, Logging& out) {
       out.access_log = "off";
     } else {
       std::string s;
-      if (rd.read_string(*a, s, false)) out.access_log = (s == "stdout" || s == "stderr" || s == "off") ? s : rd.resolve(s);
+      if (rd.read_string(*a, s, false))
+        out.access_log = (s == "stdout" || s == "stderr" || s == "off") ? s : rd.resolve(s);
     }
   }
 }

@@ -15,8 +15,8 @@ void set_error(std::string* error, std::string why) {
 
 // Splits "<digits>[ ]<unit>" and parses the digits. `what` is "duration" or
 // "size" for messages. Returns nullopt (with error) on bad input.
-std::optional<std::uint64_t> split_number(std::string_view text, std::string_view what,
-                                          std::string_view* unit, std::string* error) {
+std::optional<std::uint64_t> split_number(std::string_view text, std::string_view what, std::string_view* unit,
+                                          std::string* error) {
   text = core::trim(text, core::kAsciiSpace);
   if (text.empty()) {
     set_error(error, "empty value");
@@ -98,8 +98,8 @@ std::optional<std::uint64_t> parse_size(std::string_view text, std::string* erro
   else if (unit == "g" || unit == "G" || unit == "GiB")
     factor = 1ull << 30;
   else {
-    set_error(error, "unknown unit \"" + std::string(unit) +
-                         "\"; use k, K, KiB, m, M, MiB, g, G or GiB (binary: 1K = 1024)");
+    set_error(error,
+              "unknown unit \"" + std::string(unit) + "\"; use k, K, KiB, m, M, MiB, g, G or GiB (binary: 1K = 1024)");
     return std::nullopt;
   }
   auto bytes = checked_mul(*value, factor, std::numeric_limits<std::uint64_t>::max());

@@ -93,8 +93,7 @@ std::string index(const std::string& path, std::size_t i) { return path + "[" + 
 
 }  // namespace
 
-Reader::Reader(std::string source, std::vector<Problem>& problems)
-    : source_(std::move(source)), problems_(problems) {
+Reader::Reader(std::string source, std::vector<Problem>& problems) : source_(std::move(source)), problems_(problems) {
   if (!source_.empty() && source_.front() != '<') base_ = fs::path(source_).parent_path();
 }
 

@@ -44,8 +44,8 @@ std::optional<IpAddress> parse_ip(std::string_view text);
 
 struct Cidr {
   Family family = Family::v4;
-  std::array<std::uint8_t, 16> bytes{};  // the network, host bits zeroed (first 4 bytes for v4)
-  unsigned prefix = 0;                   // 0..32 or 0..128
+  std::array<std::uint8_t, 16> bytes{};     // the network, host bits zeroed (first 4 bytes for v4)
+  unsigned prefix = 0;                      // 0..32 or 0..128
   bool contains(const IpAddress& a) const;  // `a` is normalized first
   std::string str() const;                  // canonical "net/prefix"
 };

@@ -11,10 +11,10 @@
 #include "http/head_writer.hpp"
 #include "upstream/route.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
 
 namespace airgate::http {
 
@@ -64,10 +64,9 @@ asio::awaitable<Step> Session::admit_body(Exchange& ex, Forwarding& fw) {
     if (!fw.upload_slot) {
       ExtraFields extra;
       extra.emplace_back(bhttp::field::retry_after, "1");
-      co_return Step::reply(fail(Reason::too_many_uploads,
-                                 "too many uploads from your address at once (limit " +
-                                     std::to_string(cfg.limits.max_uploads_per_client) +
-                                     "); try again when one has finished"),
+      co_return Step::reply(fail(Reason::too_many_uploads, "too many uploads from your address at once (limit " +
+                                                               std::to_string(cfg.limits.max_uploads_per_client) +
+                                                               "); try again when one has finished"),
                             true, std::move(extra));
     }
   }
@@ -95,8 +94,7 @@ asio::awaitable<Step> Session::send_upstream(Exchange& ex, Forwarding& fw) {
   const config::Upstream& up = *fw.peer->cfg;
   auto& p = *parser_;
   const auto length = p.content_length();
-  const RequestFraming framing{length ? std::optional<std::uint64_t>(*length) : std::nullopt, p.chunked(),
-                               fw.upgrade};
+  const RequestFraming framing{length ? std::optional<std::uint64_t>(*length) : std::nullopt, p.chunked(), fw.upgrade};
   const std::string request_head = upstream_request_head(
       p.get(), framing, ForwardedBy{peer_address_, ex.client_address, ex.request_id, listener_.tls});
 
@@ -111,8 +109,9 @@ asio::awaitable<Step> Session::send_upstream(Exchange& ex, Forwarding& fw) {
     // when its size line arrives, not after waiting for its bytes.
     if (p.chunked() && cfg.limits.max_body_size != 0) p.body_limit(cfg.limits.max_body_size);
   }
-  const upstream::ExchangeRequest request{*fw.peer, request_head, fw.body, stream_body ? &streamed : nullptr,
-                                          p.get().method() == bhttp::verb::head, cfg.limits};
+  const upstream::ExchangeRequest request{
+      *fw.peer,  request_head, fw.body, stream_body ? &streamed : nullptr, p.get().method() == bhttp::verb::head,
+      cfg.limits};
   auto& exchanged = fw.exchanged;
   co_await upstream::exchange(worker_.pool, request, **fw.upstream_buffer, *fw.relay, exchanged);
   if (exchanged.body) {
@@ -120,7 +119,8 @@ asio::awaitable<Step> Session::send_upstream(Exchange& ex, Forwarding& fw) {
     request_body_read_ = exchanged.body->complete;
   }
   if (!exchanged.failure) co_return Step::next();
-  if (exchanged.connect != upstream::ConnectFailure::none) co_return Step::reply(connect_failure(exchanged.connect, up));
+  if (exchanged.connect != upstream::ConnectFailure::none)
+    co_return Step::reply(connect_failure(exchanged.connect, up));
   if (exchanged.body && exchanged.body->result != RelayResult::ok)
     co_return Step::reply(body_failure(exchanged.body->result, cfg, up));
   co_return Step::reply(upstream_failure(*exchanged.failure, up));
@@ -143,9 +143,9 @@ asio::awaitable<Step> Session::respond(Exchange& ex, Forwarding& fw) {
                                                    join_fields(res, bhttp::field::connection), true, true});
   if (status == 101 && !tunnel) {
     upstream.close();
-    co_return Step::reply(fail(Reason::upstream_bad_response, fw.upgrade
-                                                                  ? "the upstream switched to a protocol other than WebSocket"
-                                                                  : "the upstream switched protocols without being asked to"));
+    co_return Step::reply(
+        fail(Reason::upstream_bad_response, fw.upgrade ? "the upstream switched to a protocol other than WebSocket"
+                                                       : "the upstream switched protocols without being asked to"));
   }
   const bool is_head = parser_->get().method() == bhttp::verb::head;
   const bool response_has_body = !(is_head || status == 204 || status == 304 || tunnel);
@@ -159,15 +159,15 @@ asio::awaitable<Step> Session::respond(Exchange& ex, Forwarding& fw) {
   const bool rechunk = response_has_body && !has_length && ex.log.version == 11;
   if (response_has_body && !has_length && !rechunk) client_keep = false;
   const std::string* hsts = cfg.headers.hsts && listener_.tls ? &*cfg.headers.hsts : nullptr;
-  const std::string response_head =
-      client_response_head(res, ResponseFraming{client_keep, tunnel, rechunk}, hsts, ex.request_id);
+  const std::string response_head = client_response_head(res, ResponseFraming{client_keep, tunnel, rechunk}, hsts,
+                                                         ex.request_id);
   ex.log.status = status;
   ex.keep_alive = client_keep;
 
   client_.expires_after(cfg.limits.client_body_timeout);
   if (tunnel) {
     auto [wec, wn] = co_await asio::async_write(client_, asio::buffer(response_head.data(), response_head.size()),
-                                               use_tuple);
+                                                use_tuple);
     if (wec) {
       upstream.close();
       co_return dropped(ex, fail(status, Reason::client_gone, "client closed the connection"));
@@ -191,9 +191,9 @@ asio::awaitable<Step> Session::respond(Exchange& ex, Forwarding& fw) {
   if (r.result != RelayResult::ok) {
     upstream.close();
     if (r.result == RelayResult::peer_timeout)
-      co_return dropped(ex, fail(Reason::upstream_read_timeout, "upstream read timeout (" +
-                                                                    config::format_duration(up.read_timeout) +
-                                                                    ") exceeded mid-response"));
+      co_return dropped(
+          ex, fail(Reason::upstream_read_timeout,
+                   "upstream read timeout (" + config::format_duration(up.read_timeout) + ") exceeded mid-response"));
     if (r.result == RelayResult::client_timeout || r.result == RelayResult::client_error)
       co_return dropped(ex, fail(status, Reason::client_gone, "client stopped reading the response"));
     co_return dropped(ex, fail(Reason::upstream_truncated, "the upstream closed the connection mid-response"));

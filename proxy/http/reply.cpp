@@ -27,13 +27,11 @@ Failure connect_failure(upstream::ConnectFailure f, const config::Upstream& up) 
     case F::timeout:
       return fail(Reason::upstream_connect_timeout,
                   "upstream connect timeout (" + seconds_text(up.connect_timeout) + ") exceeded");
-    case F::resolve:
-      return fail(Reason::upstream_resolve, "the upstream host name could not be resolved");
+    case F::resolve: return fail(Reason::upstream_resolve, "the upstream host name could not be resolved");
     case F::tls_handshake:
       return fail(Reason::upstream_tls,
                   "the TLS handshake with the upstream failed (certificate not trusted or not matching?)");
-    default:
-      return fail(Reason::upstream_unreachable, "the upstream could not be reached");
+    default: return fail(Reason::upstream_unreachable, "the upstream could not be reached");
   }
 }
 
@@ -45,10 +43,8 @@ Failure upstream_failure(Reason reason, const config::Upstream& up) {
       return fail(reason, "the upstream closed the connection while the request was sent");
     case Reason::upstream_read_timeout:
       return fail(reason, "upstream read timeout (" + seconds_text(up.read_timeout) + ") exceeded");
-    case Reason::upstream_closed:
-      return fail(reason, "the upstream closed the connection without sending a response");
-    default:
-      return fail(Reason::upstream_bad_response, "the upstream sent an invalid response");
+    case Reason::upstream_closed: return fail(reason, "the upstream closed the connection without sending a response");
+    default: return fail(Reason::upstream_bad_response, "the upstream sent an invalid response");
   }
 }
 

@@ -67,15 +67,15 @@ Failure body_failure(upstream::RelayResult result, const config::Config& cfg, co
 
 // How a local reply is written.
 struct ReplyOptions {
-  bool json = false;            // a JSON body instead of HTML
-  bool head_request = false;    // the headers of the page, no body (RFC 9110 §9.3.2)
-  bool keep_alive = false;      // else Connection: close
+  bool json = false;                  // a JSON body instead of HTML
+  bool head_request = false;          // the headers of the page, no body (RFC 9110 §9.3.2)
+  bool keep_alive = false;            // else Connection: close
   const std::string* hsts = nullptr;  // Strict-Transport-Security, when not null
   std::string_view request_id;        // X-Request-Id, when not empty
 };
 
 struct RenderedReply {
-  std::string bytes;      // head and page
+  std::string bytes;  // head and page
   std::size_t head_size = 0;
 };
 

@@ -81,8 +81,8 @@ inline std::string_view raw_request_path(std::string_view data) {
 struct RequestHeadCheck {
   std::optional<core::Reason> failure;  // malformed_request or http_version_not_supported
   std::string message;                  // for the client: what was wrong
-  bool line_trusted = false;  // the raw head is clean: its request line can be read (raw_request_method)
-  bool parsed = false;        // the parser holds the head, which took `used` bytes
+  bool line_trusted = false;            // the raw head is clean: its request line can be read (raw_request_method)
+  bool parsed = false;                  // the parser holds the head, which took `used` bytes
   std::size_t used = 0;
 };
 

@@ -22,15 +22,15 @@
 #include "http/rules/error_page.hpp"
 #include "net/ip.hpp"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <spdlog/spdlog.h>
 
 namespace airgate::http {
 
@@ -93,17 +93,11 @@ asio::awaitable<bool> Session::wait_for_next_request() {
   }
   error_code read_ec;
   std::size_t n = 0;
-  switch (client_.try_read_some(buffer_.prepare(std::min<std::size_t>(kIdleRead, max_header_size + 4)), n,
-                                read_ec)) {
-    case Stream::TryRead::data:
-      buffer_.commit(n);
-      co_return true;
-    case Stream::TryRead::busy:
-      co_return true;  // read_head's read does what OpenSSL needs
-    case Stream::TryRead::failed:
-      co_return false;  // EOF or reset: nothing to answer
-    case Stream::TryRead::nothing:
-      break;
+  switch (client_.try_read_some(buffer_.prepare(std::min<std::size_t>(kIdleRead, max_header_size + 4)), n, read_ec)) {
+    case Stream::TryRead::data: buffer_.commit(n); co_return true;
+    case Stream::TryRead::busy: co_return true;     // read_head's read does what OpenSSL needs
+    case Stream::TryRead::failed: co_return false;  // EOF or reset: nothing to answer
+    case Stream::TryRead::nothing: break;
   }
   buffer_.shrink_to_fit();
   // A shutdown that started before this connection became idle has closed
@@ -197,15 +191,10 @@ asio::awaitable<Session::Head> Session::read_head(const config::Limits& limits, 
     }
     const HeadScan scan = scan_request_head(data, scan_from, max);
     switch (scan.kind) {
-      case HeadScan::Kind::complete:
-        head_len = scan.length;
-        co_return Head::ok;
-      case HeadScan::Kind::too_large:
-        co_return Head::too_large;
-      case HeadScan::Kind::bare_lf:
-        co_return Head::malformed;
-      case HeadScan::Kind::incomplete:
-        break;
+      case HeadScan::Kind::complete: head_len = scan.length; co_return Head::ok;
+      case HeadScan::Kind::too_large: co_return Head::too_large;
+      case HeadScan::Kind::bare_lf: co_return Head::malformed;
+      case HeadScan::Kind::incomplete: break;
     }
     scan_from = data.size() >= 3 ? data.size() - 3 : 0;
 
@@ -270,14 +259,9 @@ asio::awaitable<bool> Session::exchange() {
 // (and logged); a closed connection was logged, if at all, where it closed.
 asio::awaitable<bool> Session::finish(Exchange& ex, Step step) {
   switch (step.kind) {
-    case Step::Kind::next:
-      finish_log(ex, ex.log.status);
-      co_return ex.keep_alive;
-    case Step::Kind::reply:
-      co_await reply(ex, step.failure, step.close_after, step.extra);
-      co_return ex.keep_alive;
-    case Step::Kind::close:
-      break;
+    case Step::Kind::next: finish_log(ex, ex.log.status); co_return ex.keep_alive;
+    case Step::Kind::reply: co_await reply(ex, step.failure, step.close_after, step.extra); co_return ex.keep_alive;
+    case Step::Kind::close: break;
   }
   co_return false;
 }
@@ -289,10 +273,8 @@ asio::awaitable<bool> Session::finish(Exchange& ex, Step step) {
 asio::awaitable<Step> Session::receive_head(Exchange& ex, std::size_t& head_len) {
   const auto& limits = ex.rt->config->limits;
   switch (co_await read_head(limits, head_len)) {
-    case Head::ok:
-      break;
-    case Head::closed:
-      co_return Step::close();
+    case Head::ok: break;
+    case Head::closed: co_return Step::close();
     case Head::timeout:
       spdlog::debug("{}: request head not complete within client_header_timeout ({})", peer_address_,
                     config::format_duration(limits.client_header_timeout));
@@ -323,7 +305,8 @@ Step Session::parse_head(Exchange& ex, std::size_t head_len) {
   if (check.line_trusted) ex.head_request = raw_request_method(buffered()) == "HEAD";
   if (!check.parsed) {
     // A version refused from the raw request line still logs the method.
-    if (check.failure == Reason::http_version_not_supported) ex.log.method = std::string(raw_request_method(buffered()));
+    if (check.failure == Reason::http_version_not_supported)
+      ex.log.method = std::string(raw_request_method(buffered()));
     return Step::reply(fail(*check.failure, check.message));
   }
   buffer_.consume(check.used);
@@ -376,8 +359,7 @@ asio::awaitable<Step> Session::check_access(Exchange& ex) {
   const auto& req = parser_->get();
   auto& ac = *ex.rt->access;
   const std::string path(req.target().substr(0, req.target().find('?')));
-  access::AccessInput in{ex.client_ip, path,
-                         field_or_empty(req, bhttp::field::authorization),
+  access::AccessInput in{ex.client_ip, path, field_or_empty(req, bhttp::field::authorization),
                          field_or_empty(req, bhttp::field::proxy_authorization), Clock::now()};
   auto ev = ac.evaluate(in);
   if (!ev.pending) co_return apply_access(ex, ev.decision);
@@ -423,10 +405,10 @@ Step Session::apply_access(Exchange& ex, const access::AccessDecision& d) {
       return Step::next();
     case Outcome::unauthorized:
       extra.emplace_back(bhttp::field::www_authenticate, ac.www_authenticate());
-      return Step::reply(fail(401, d.reason,
-                              d.credential_present ? "wrong user name or password"
-                                                   : "this site requires a user name and password"),
-                         has_body, std::move(extra));
+      return Step::reply(
+          fail(401, d.reason,
+               d.credential_present ? "wrong user name or password" : "this site requires a user name and password"),
+          has_body, std::move(extra));
     case Outcome::forbidden:
       return Step::reply(fail(403, d.reason, "access from your address is not allowed"), has_body);
     case Outcome::too_many_requests:

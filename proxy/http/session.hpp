@@ -31,8 +31,8 @@ struct WorkerContext {
   // Sessions waiting for their next request; closed at once on shutdown.
   std::unordered_map<std::uint64_t, net::Stream*> idle;
   std::uint64_t next_session_id = 0;
-  asio::thread_pool* blocking = nullptr;            // password hash verification
-  std::function<runtime::RuntimePtr()> runtime;     // current snapshot
+  asio::thread_pool* blocking = nullptr;         // password hash verification
+  std::function<runtime::RuntimePtr()> runtime;  // current snapshot
   std::atomic<std::size_t>* active_connections = nullptr;
   observe::Metrics* metrics = nullptr;
 };

@@ -52,10 +52,10 @@ class Session {
   // back before a local reply is written.
   struct Forwarding {
     const upstream::Peer* peer = nullptr;
-    bool upgrade = false;      // a WebSocket handshake goes upstream
+    bool upgrade = false;  // a WebSocket handshake goes upstream
     bool has_body = false;
-    bool buffer_body = false;  // a small Content-Length body, read before connecting
-    std::string body;          // that body
+    bool buffer_body = false;               // a small Content-Length body, read before connecting
+    std::string body;                       // that body
     access::ClientSlots::Slot upload_slot;  // held while a body streams upstream
     std::optional<upstream::RelayBuffer> relay;
     std::optional<upstream::PooledFlatBuffer> upstream_buffer;
@@ -82,11 +82,11 @@ class Session {
   asio::awaitable<Step> check_access(Exchange& ex);
   Step apply_access(Exchange& ex, const access::AccessDecision& d);
   Step check_limits(Exchange& ex);
-  Step route(Exchange& ex, Forwarding& fw);                              // forward.cpp
-  asio::awaitable<Step> admit_body(Exchange& ex, Forwarding& fw);        // forward.cpp
-  asio::awaitable<Step> send_upstream(Exchange& ex, Forwarding& fw);     // forward.cpp
-  asio::awaitable<Step> respond(Exchange& ex, Forwarding& fw);           // forward.cpp
-  Step dropped(Exchange& ex, const Failure& f);                          // forward.cpp
+  Step route(Exchange& ex, Forwarding& fw);                           // forward.cpp
+  asio::awaitable<Step> admit_body(Exchange& ex, Forwarding& fw);     // forward.cpp
+  asio::awaitable<Step> send_upstream(Exchange& ex, Forwarding& fw);  // forward.cpp
+  asio::awaitable<Step> respond(Exchange& ex, Forwarding& fw);        // forward.cpp
+  Step dropped(Exchange& ex, const Failure& f);                       // forward.cpp
   asio::awaitable<bool> finish(Exchange& ex, Step step);
 
   asio::awaitable<void> reply(Exchange& ex, const Failure& f, bool close, const ExtraFields& extra);

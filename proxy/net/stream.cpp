@@ -1,13 +1,13 @@
 #include "net/stream.hpp"
 
+#include <openssl/err.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
-#include <openssl/err.h>
 
-#include <cerrno>
 #include <sys/socket.h>
+#include <cerrno>
 
 namespace airgate::net {
 
@@ -144,12 +144,9 @@ int bio_read(BIO* bio, char* out, std::size_t size, std::size_t* got) {
 
 long bio_ctrl(BIO* bio, int cmd, long, void*) {
   switch (cmd) {
-    case BIO_CTRL_FLUSH:
-      return 1;
-    case BIO_CTRL_EOF:
-      return static_cast<StreamState*>(BIO_get_data(bio))->eof ? 1 : 0;
-    default:
-      return 0;
+    case BIO_CTRL_FLUSH: return 1;
+    case BIO_CTRL_EOF: return static_cast<StreamState*>(BIO_get_data(bio))->eof ? 1 : 0;
+    default: return 0;
   }
 }
 
@@ -227,12 +224,8 @@ Step classify(StreamState& s, int ret, bool reading) {
   const int err = SSL_get_error(s.ssl, ret);
   Step out;
   switch (err) {
-    case SSL_ERROR_WANT_READ:
-      out.want = Want::read;
-      return out;
-    case SSL_ERROR_WANT_WRITE:
-      out.want = Want::write;
-      return out;
+    case SSL_ERROR_WANT_READ: out.want = Want::read; return out;
+    case SSL_ERROR_WANT_WRITE: out.want = Want::write; return out;
     case SSL_ERROR_ZERO_RETURN:
       out.ec = asio::error::eof;  // close_notify
       break;

@@ -14,12 +14,12 @@
 // a store, not a timer syscall.
 #pragma once
 
+#include <openssl/ssl.h>
 #include <boost/asio/compose.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/system/error_code.hpp>
-#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <chrono>
@@ -250,8 +250,8 @@ class Stream {
     auto initiate = [buffers](tcp::socket& socket, auto handler) {
       socket.async_read_some(buffers, std::move(handler));
     };
-    return asio::async_compose<Token, void(error_code, std::size_t)>(
-        detail::SocketOp<decltype(initiate)>{s, initiate}, token);
+    return asio::async_compose<Token, void(error_code, std::size_t)>(detail::SocketOp<decltype(initiate)>{s, initiate},
+                                                                     token);
   }
 
   template <class Endpoints, class Token>

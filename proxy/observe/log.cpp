@@ -1,13 +1,13 @@
 #include "observe/log.hpp"
 
-#include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 
 #include <atomic>
 #include <stdexcept>
@@ -86,9 +86,9 @@ std::string AccessLog::format_text(const AccessEntry& e) {
   const auto secs = std::chrono::time_point_cast<std::chrono::seconds>(e.time);
   return fmt::format("{} - {} [{:%d/%b/%Y:%H:%M:%S} +0000] {} {} {} {} {} rt={:.3f} up={} rid={} reason={}",
                      dash(e.client), quoted(dash(e.user)), secs,
-                     quoted(e.method + " " + e.target + (e.version == 10 ? " HTTP/1.0" : " HTTP/1.1")),
-                     e.status, e.bytes_sent, quoted(dash(e.referer)), quoted(dash(e.user_agent)),
-                     e.duration_s, dash(e.upstream), dash(e.request_id), dash(std::string(word(e.reason)))) +
+                     quoted(e.method + " " + e.target + (e.version == 10 ? " HTTP/1.0" : " HTTP/1.1")), e.status,
+                     e.bytes_sent, quoted(dash(e.referer)), quoted(dash(e.user_agent)), e.duration_s, dash(e.upstream),
+                     dash(e.request_id), dash(std::string(word(e.reason)))) +
          (e.tls_client_subject.empty() ? "" : " tls_client=" + quoted(e.tls_client_subject));
 }
 

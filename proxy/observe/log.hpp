@@ -12,7 +12,9 @@
 #include <optional>
 #include <string>
 
-namespace spdlog { class logger; }
+namespace spdlog {
+class logger;
+}
 
 namespace airgate::observe {
 
@@ -22,16 +24,16 @@ void setup_logging(const config::Logging& cfg);
 
 struct AccessEntry {
   std::chrono::system_clock::time_point time;
-  std::string client;       // resolved client address
-  std::string user;         // authenticated user or empty
+  std::string client;  // resolved client address
+  std::string user;    // authenticated user or empty
   std::string method;
-  std::string target;       // request target as received
+  std::string target;  // request target as received
   unsigned version = 11;
   int status = 0;
   std::uint64_t bytes_sent = 0;      // response body bytes to the client
   std::uint64_t bytes_received = 0;  // request body bytes from the client
   double duration_s = 0;
-  std::string upstream;     // upstream authority, or "-"
+  std::string upstream;                // upstream authority, or "-"
   std::optional<core::Reason> reason;  // denial / failure / allow reason, or none
   std::string request_id;
   std::string user_agent;

@@ -19,7 +19,7 @@ class Metrics {
  public:
   // Upper bounds of the latency histogram buckets, seconds.
   static constexpr std::array<double, 15> kLatencyBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-                                                             2.5,   5,    10,    30,   60,  300, 3600};
+                                                             2.5,   5,    10,    30,   60,  300,  3600};
   // Labels with a fixed set of values: the Reasons of each metric family, in
   // enum order. The upstream errors also export a series labelled "other",
   // kept for dashboards; every upstream failure has its own Reason, so it stays 0.
@@ -40,7 +40,7 @@ class Metrics {
     std::size_t credential_cache_entries = 0;
     struct Certificate {
       std::string listener;
-      std::string certificate;  // file path or "self-signed"
+      std::string certificate;     // file path or "self-signed"
       std::int64_t not_after = 0;  // unix seconds
     };
     std::vector<Certificate> certificates;

@@ -54,8 +54,7 @@ RuntimePtr build_runtime(config::ConfigPtr cfg, bool check_only) {
   }
   rt->trusted_proxies = access::IpAllowlist(cfg->trusted_proxy_networks);
   rt->access = access::AccessControl::create(cfg->auth, std::move(users));
-  if (!check_only)
-    rt->access_log = std::make_shared<observe::AccessLog>(cfg->logging.access_log, cfg->logging.format);
+  if (!check_only) rt->access_log = std::make_shared<observe::AccessLog>(cfg->logging.access_log, cfg->logging.format);
   return rt;
 }
 

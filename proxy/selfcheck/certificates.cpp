@@ -53,7 +53,8 @@ bool seconds_until(const ASN1_TIME* t, std::time_t now, long long& out) {
 
 std::string describe(X509* x, std::size_t index, const std::string& path) {
   std::string cn = subject_cn(x);
-  std::string who = index == 0 ? "certificate " + path : "chain certificate #" + std::to_string(index + 1) + " in " + path;
+  std::string who = index == 0 ? "certificate " + path
+                               : "chain certificate #" + std::to_string(index + 1) + " in " + path;
   if (!cn.empty()) who += " (CN=" + cn + ")";
   return who;
 }
@@ -69,9 +70,10 @@ void check_validity(X509* x, std::size_t index, const CertificateSite& site, std
                      "renew the certificate and replace " + site.certificate + " (airgate reloads it on change)"});
     } else if (left < static_cast<long long>(options.expiry_warning_days) * 86400) {
       const long long days = left / 86400;
-      out.push_back({"TLS_CERT_EXPIRING", Severity::warning,
-                     who + " expires in " + std::to_string(days) + (days == 1 ? " day" : " days") + " (" + when + ")",
-                     "renew it now; automate renewal (e.g. cert-manager, certbot) so it is replaced well before expiry"});
+      out.push_back(
+          {"TLS_CERT_EXPIRING", Severity::warning,
+           who + " expires in " + std::to_string(days) + (days == 1 ? " day" : " days") + " (" + when + ")",
+           "renew it now; automate renewal (e.g. cert-manager, certbot) so it is replaced well before expiry"});
     }
   }
   long long until_valid = 0;
@@ -180,10 +182,11 @@ void check_certificate(const CertificateSite& site, const SystemProbe& probe, co
                      "put the unencrypted PEM private key in " + site.private_key + " (mode 0600)"});
     } else if (X509_check_private_key(leaf, key.get()) != 1) {
       ERR_clear_error();
-      out.push_back({"TLS_KEY_MISMATCH", Severity::critical,
-                     site.where + ": private key " + site.private_key + " does not match certificate " +
-                         site.certificate,
-                     "install the key the certificate was issued for (compare `openssl x509 -pubkey` with `openssl pkey -pubout`)"});
+      out.push_back(
+          {"TLS_KEY_MISMATCH", Severity::critical,
+           site.where + ": private key " + site.private_key + " does not match certificate " + site.certificate,
+           "install the key the certificate was issued for (compare `openssl x509 -pubkey` with `openssl pkey "
+           "-pubout`)"});
     }
   }
 

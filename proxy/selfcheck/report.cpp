@@ -18,7 +18,8 @@ const char* colour(Severity s) {
 
 std::string upper(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   return out;
 }
 
@@ -31,8 +32,8 @@ std::string pad(std::string s, std::size_t width) {
 
 std::string summary_line(const std::vector<Finding>& findings) {
   const Summary s = summarize(findings);
-  return std::to_string(s.critical) + " critical, " + std::to_string(s.warning) +
-         " warning, " + std::to_string(s.info) + " info";
+  return std::to_string(s.critical) + " critical, " + std::to_string(s.warning) + " warning, " +
+         std::to_string(s.info) + " info";
 }
 
 std::string format_table(const std::vector<Finding>& findings, bool color) {

@@ -49,20 +49,20 @@ std::optional<Ip> parse_ip(std::string_view text) {
 
 bool public_v4(const std::array<unsigned char, 16>& b) {
   const unsigned a = b[0], c = b[1];
-  if (a == 0 || a == 10 || a == 127 || a >= 224) return false;     // this-net, private, loopback, multicast, reserved
-  if (a == 100 && (c & 0xC0) == 64) return false;                   // 100.64.0.0/10 CGNAT
-  if (a == 169 && c == 254) return false;                           // link-local
-  if (a == 172 && (c & 0xF0) == 16) return false;                   // 172.16.0.0/12
-  if (a == 192 && c == 168) return false;                           // 192.168.0.0/16
-  if (a == 192 && c == 0 && (b[2] == 0 || b[2] == 2)) return false; // 192.0.0.0/24, TEST-NET-1
-  if (a == 198 && (c == 18 || c == 19)) return false;               // benchmarking
-  if (a == 198 && c == 51 && b[2] == 100) return false;             // TEST-NET-2
-  if (a == 203 && c == 0 && b[2] == 113) return false;              // TEST-NET-3
+  if (a == 0 || a == 10 || a == 127 || a >= 224) return false;       // this-net, private, loopback, multicast, reserved
+  if (a == 100 && (c & 0xC0) == 64) return false;                    // 100.64.0.0/10 CGNAT
+  if (a == 169 && c == 254) return false;                            // link-local
+  if (a == 172 && (c & 0xF0) == 16) return false;                    // 172.16.0.0/12
+  if (a == 192 && c == 168) return false;                            // 192.168.0.0/16
+  if (a == 192 && c == 0 && (b[2] == 0 || b[2] == 2)) return false;  // 192.0.0.0/24, TEST-NET-1
+  if (a == 198 && (c == 18 || c == 19)) return false;                // benchmarking
+  if (a == 198 && c == 51 && b[2] == 100) return false;              // TEST-NET-2
+  if (a == 203 && c == 0 && b[2] == 113) return false;               // TEST-NET-3
   return true;
 }
 
 bool public_v6(const std::array<unsigned char, 16>& b) {
-  if ((b[0] & 0xE0) != 0x20) return false;  // only 2000::/3 is global unicast
+  if ((b[0] & 0xE0) != 0x20) return false;                                         // only 2000::/3 is global unicast
   if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) return false;  // 2001:db8::/32 documentation
   return true;
 }
@@ -158,14 +158,15 @@ void rule_no_auth(const Context& c, Out& out) {
   for (auto i : c.exposed) where += (where.empty() ? "" : ", ") + c.cfg.listen[i].address;
   if (c.cfg.auth.disabled_by_env) {
     if (loopback_only)
-      out.push_back({"AUTH_DISABLED_BY_ENV", Severity::info,
-                     "basic auth is disabled by empty BASIC_AUTH_USERNAME/BASIC_AUTH_PASSWORD; listeners are loopback-only",
-                     "set BASIC_AUTH_USERNAME and a strong BASIC_AUTH_PASSWORD before exposing a listener"});
+      out.push_back(
+          {"AUTH_DISABLED_BY_ENV", Severity::info,
+           "basic auth is disabled by empty BASIC_AUTH_USERNAME/BASIC_AUTH_PASSWORD; listeners are loopback-only",
+           "set BASIC_AUTH_USERNAME and a strong BASIC_AUTH_PASSWORD before exposing a listener"});
     else if (c.allow_on)
-      out.push_back({"AUTH_DISABLED_BY_ENV", Severity::warning,
-                     "basic auth is disabled by empty BASIC_AUTH_USERNAME/BASIC_AUTH_PASSWORD; only auth.allow protects " +
-                         where,
-                     "set BASIC_AUTH_USERNAME and a strong BASIC_AUTH_PASSWORD (or configure auth.basic)"});
+      out.push_back(
+          {"AUTH_DISABLED_BY_ENV", Severity::warning,
+           "basic auth is disabled by empty BASIC_AUTH_USERNAME/BASIC_AUTH_PASSWORD; only auth.allow protects " + where,
+           "set BASIC_AUTH_USERNAME and a strong BASIC_AUTH_PASSWORD (or configure auth.basic)"});
     else
       out.push_back({"AUTH_DISABLED_BY_ENV", Severity::critical,
                      "authentication is disabled by empty BASIC_AUTH_USERNAME/BASIC_AUTH_PASSWORD: anyone reaching " +
@@ -221,8 +222,8 @@ void rule_passwords(const Context& c, Out& out) {
       result[i][1] = !result[i][0] && access::verify_password(todo[i]->hash, todo[i]->user);
     }
   };
-  const std::size_t threads =
-      std::min<std::size_t>({todo.size(), std::max(1u, std::thread::hardware_concurrency()), 8});
+  const std::size_t threads = std::min<std::size_t>(
+      {todo.size(), std::max(1u, std::thread::hardware_concurrency()), 8});
   std::vector<std::thread> pool;
   for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work);
   work();
@@ -267,8 +268,8 @@ void rule_weak_hash(const Context& c, Out& out) {
   for (std::size_t i = 0; i < weak.size() && i < 5; ++i) list += (i ? ", '" : "'") + weak[i];
   if (weak.size() > 5) list += " and " + std::to_string(weak.size() - 5) + " more";
   out.push_back({"AUTH_WEAK_HASH", Severity::warning,
-                 std::string(weak.size() == 1 ? "user " : "users ") + list +
-                     (weak.size() == 1 ? " has a" : " have") + " weak password hash" + (weak.size() == 1 ? "" : "es") +
+                 std::string(weak.size() == 1 ? "user " : "users ") + list + (weak.size() == 1 ? " has a" : " have") +
+                     " weak password hash" + (weak.size() == 1 ? "" : "es") +
                      " (fast to brute-force if the file leaks)",
                  "re-hash with bcrypt: `airgate passwd -f FILE USER` (or `htpasswd -B`)"});
 }
@@ -307,8 +308,8 @@ void rule_exposure(const Context& c, Out& out) {
                        "bind to a private or loopback address, or firewall the port to trusted networks"});
       } else {
         out.push_back({"LISTEN_ALL_INTERFACES", Severity::info,
-                       listener_label(c.cfg, i) +
-                           " listens on all interfaces (no public interface address now; NAT or a load balancer may still forward to it)",
+                       listener_label(c.cfg, i) + " listens on all interfaces (no public interface address now; NAT or "
+                                                  "a load balancer may still forward to it)",
                        "bind to the one address clients use if the other networks should not reach it"});
       }
     } else if (is_public(l.host)) {
@@ -415,7 +416,8 @@ void rule_upstream(const Context& c, Out& out) {
     if (u.url.tls() || u.url.host == "localhost" || is_loopback(u.url.host)) return;
     if (!seen.insert(u.url.authority()).second) return;
     out.push_back({"UPSTREAM_PLAIN_REMOTE", Severity::info,
-                   key + " " + u.url.str() + " is plain HTTP to a non-loopback host: passwords and cookies cross the network unencrypted",
+                   key + " " + u.url.str() +
+                       " is plain HTTP to a non-loopback host: passwords and cookies cross the network unencrypted",
                    "keep that network private (same pod / compose network), or use an https:// upstream"});
   };
   check(c.cfg.upstream, "upstream");
@@ -425,9 +427,8 @@ void rule_upstream(const Context& c, Out& out) {
 
 using RuleFn = void (*)(const Context&, Out&);
 constexpr RuleFn kRules[] = {
-    rule_no_auth,         rule_passwords,         rule_weak_hash,  rule_basic_plain_http, rule_exposure,
-    rule_tls,             rule_key_permissions,   rule_users_permissions, rule_allow_any, rule_trusted_any,
-    rule_admin,           rule_upstream,
+    rule_no_auth,         rule_passwords,         rule_weak_hash, rule_basic_plain_http, rule_exposure, rule_tls,
+    rule_key_permissions, rule_users_permissions, rule_allow_any, rule_trusted_any,      rule_admin,    rule_upstream,
 };
 
 // Effective users: the users file read through the probe, merged with the
@@ -441,18 +442,17 @@ void prepare(Context& c, Out& out) {
     auto text = c.probe.read_file(path, error);
     if (!text) {
       c.users_file_ok = false;
-      out.push_back({"AUTH_USERS_FILE_UNREADABLE", Severity::critical,
-                     "cannot read users file " + path + ": " + error,
+      out.push_back({"AUTH_USERS_FILE_UNREADABLE", Severity::critical, "cannot read users file " + path + ": " + error,
                      "fix auth.basic.users_file or the file's permissions (airgate cannot start without it)"});
     } else {
       auto parsed = access::parse_htpasswd(*text, path);
       if (!parsed.ok()) {
         c.users_file_ok = false;
-        out.push_back({"AUTH_USERS_FILE_INVALID", Severity::critical,
-                       parsed.errors.front() +
-                           (parsed.errors.size() > 1 ? " (and " + std::to_string(parsed.errors.size() - 1) + " more)"
-                                                     : ""),
-                       "fix the listed lines (recreate entries with `airgate passwd -f FILE USER`)"});
+        out.push_back(
+            {"AUTH_USERS_FILE_INVALID", Severity::critical,
+             parsed.errors.front() +
+                 (parsed.errors.size() > 1 ? " (and " + std::to_string(parsed.errors.size() - 1) + " more)" : ""),
+             "fix the listed lines (recreate entries with `airgate passwd -f FILE USER`)"});
       }
       for (auto& e : parsed.entries) users.push_back({e.user, e.hash});
     }
@@ -483,17 +483,19 @@ std::vector<Finding> run_selfcheck(const config::Config& cfg, const SystemProbe&
   std::vector<Finding> out;
   prepare(c, out);
   for (RuleFn rule : kRules) rule(c, out);
-  std::stable_sort(out.begin(), out.end(),
-                   [](const Finding& a, const Finding& b) { return a.severity > b.severity; });
+  std::stable_sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) { return a.severity > b.severity; });
   return out;
 }
 
 Summary summarize(const std::vector<Finding>& findings) {
   Summary s;
   for (const auto& f : findings) {
-    if (f.severity == Severity::critical) ++s.critical;
-    else if (f.severity == Severity::warning) ++s.warning;
-    else ++s.info;
+    if (f.severity == Severity::critical)
+      ++s.critical;
+    else if (f.severity == Severity::warning)
+      ++s.warning;
+    else
+      ++s.info;
   }
   return s;
 }

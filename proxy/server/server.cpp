@@ -5,6 +5,7 @@
 #include "server/task.hpp"
 #include "server/watch.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,7 +16,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include "core/fd_limit.hpp"
 
@@ -69,8 +69,8 @@ tcp::endpoint listener_endpoint(const config::Listener& l) {
 
 std::string url_of(const config::Listener& l, unsigned short port) {
   const bool v6 = l.host.find(':') != std::string::npos;
-  return std::string(l.tls ? "https://" : "http://") + (v6 ? "[" : "") + l.host +
-         (v6 ? "]" : "") + ":" + std::to_string(port);
+  return std::string(l.tls ? "https://" : "http://") + (v6 ? "[" : "") + l.host + (v6 ? "]" : "") + ":" +
+         std::to_string(port);
 }
 
 // Accept failures (EMFILE/ENFILE above all) are logged at most once per
@@ -95,8 +95,8 @@ struct AcceptWarnings {
       return;
     }
     const auto more = suppressed.exchange(0, std::memory_order_relaxed);
-    const std::string repeats =
-        more ? " (and " + std::to_string(more) + " more since the previous report)" : std::string();
+    const std::string repeats = more ? " (and " + std::to_string(more) + " more since the previous report)"
+                                     : std::string();
     const bool fds = ec == asio::error::no_descriptors || ec.value() == ENFILE;  // EMFILE is no_descriptors
     if (fds)
       spdlog::warn("accept failed: {}{}; {} open connections, open files limit {}: new connections wait in the "
@@ -207,8 +207,7 @@ std::string Server::listener_change(const config::Config& before, const config::
     const auto& a = before.listen[i];
     const auto& b = after.listen[i];
     const std::string where = "listen[" + std::to_string(i) + "]";
-    if (a.host != b.host || a.port != b.port)
-      return where + ".address changed from " + a.address + " to " + b.address;
+    if (a.host != b.host || a.port != b.port) return where + ".address changed from " + a.address + " to " + b.address;
     if (a.tls.has_value() != b.tls.has_value()) return where + ".tls switched " + (b.tls ? "on" : "off");
     if (a.proxy_protocol != b.proxy_protocol) return where + ".proxy_protocol changed";
   }
@@ -288,7 +287,8 @@ void Server::Impl::bind(const config::Config& cfg) {
     if (!ec) first->bind(endpoint, ec);
     if (!ec) first->listen(asio::socket_base::max_listen_connections, ec);
     if (ec == asio::error::address_in_use)
-      throw std::runtime_error("listener " + l.address + ": address already in use (is another airgate or nginx running?)");
+      throw std::runtime_error("listener " + l.address +
+                               ": address already in use (is another airgate or nginx running?)");
     if (ec) throw std::runtime_error("listener " + l.address + ": cannot listen: " + ec.message());
     endpoint.port(first->local_endpoint(ec).port());
     for (std::size_t k = 1; k < workers.size(); ++k) {
@@ -317,8 +317,8 @@ void Server::Impl::bind(const config::Config& cfg) {
 void Server::Impl::shutdown() {
   if (shutting_down.exchange(true)) return;
   const auto grace = runtime.load()->config->shutdown_grace;
-  spdlog::info("shutting down: no new connections; waiting up to {} ms for {} open connection(s)",
-               grace.count(), active.load());
+  spdlog::info("shutting down: no new connections; waiting up to {} ms for {} open connection(s)", grace.count(),
+               active.load());
   if (admin) admin->stop();
   for (auto* s : signal_sets) {
     error_code ec;
@@ -368,9 +368,9 @@ Server::Server(config::ConfigPtr config, std::function<config::LoadResult()> rel
   }
   impl_->bind(*config);
   if (config->admin.address) {
-    impl_->admin = std::make_unique<Admin>(impl_->control, *config->admin.address,
-                                           [impl = impl_.get()] { return impl->runtime.load(); },
-                                           [impl = impl_.get()] { return impl->metrics_text(); });
+    impl_->admin = std::make_unique<Admin>(
+        impl_->control, *config->admin.address, [impl = impl_.get()] { return impl->runtime.load(); },
+        [impl = impl_.get()] { return impl->metrics_text(); });
   }
 }
 

@@ -21,11 +21,10 @@ namespace {
 
 // TLS 1.2 AEAD suites with forward secrecy (Mozilla intermediate); TLS 1.3
 // suites are OpenSSL's defaults, all AEAD.
-constexpr const char* kCipherList =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
-    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384";
+constexpr const char* kCipherList = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                                    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                                    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+                                    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384";
 
 constexpr long kSessionCacheSize = 1024;
 constexpr long kSessionTimeoutSeconds = 300;
@@ -43,8 +42,8 @@ std::string fingerprint(X509* cert) {
   return out;
 }
 
-int alpn_select(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
-                unsigned int inlen, void*) {
+int alpn_select(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
+                void*) {
   // Only HTTP/1.1 is spoken; a client offering ALPN without it gets no ALPN.
   for (unsigned i = 0; i < inlen;) {
     unsigned len = in[i];
@@ -95,15 +94,16 @@ std::pair<X509Ptr, PkeyPtr> self_signed() {
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 365L * 24 * 3600);
   X509_set_pubkey(cert.get(), key.get());
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("airgate self-signed"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("airgate self-signed"), -1,
+                             -1, 0);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
   X509_set_issuer_name(cert.get(), name);
   X509V3_CTX v3;
   X509V3_set_ctx_nodb(&v3);
   X509V3_set_ctx(&v3, cert.get(), cert.get(), nullptr, nullptr, 0);
-  for (auto [nid, value] : {std::pair{NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1"},
-                            std::pair{NID_basic_constraints, "critical,CA:FALSE"},
-                            std::pair{NID_ext_key_usage, "serverAuth"}}) {
+  for (auto [nid, value] :
+       {std::pair{NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1"},
+        std::pair{NID_basic_constraints, "critical,CA:FALSE"}, std::pair{NID_ext_key_usage, "serverAuth"}}) {
     X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, nid, value);
     if (ext) {
       X509_add_ext(cert.get(), ext, -1);
@@ -241,8 +241,7 @@ std::shared_ptr<ssl::context> make_upstream_context(const config::Upstream& up) 
   ctx->set_verify_mode(ssl::verify_peer);
   if (up.ca_file) {
     if (SSL_CTX_load_verify_locations(c, up.ca_file->c_str(), nullptr) != 1)
-      throw TlsError("upstream " + up.url.str() + ": cannot load ca_file " + *up.ca_file + ": " +
-                     openssl_error());
+      throw TlsError("upstream " + up.url.str() + ": cannot load ca_file " + *up.ca_file + ": " + openssl_error());
   } else {
     ctx->set_default_verify_paths();
   }

@@ -5,9 +5,9 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
-#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,10 +35,10 @@ struct SniEntry {
 struct ServerContext {
   std::shared_ptr<boost::asio::ssl::context> ctx;  // default certificate
   bool self_signed = false;
-  std::vector<CertificateInfo> certificates;       // default first, then SNI ones
+  std::vector<CertificateInfo> certificates;  // default first, then SNI ones
   // Owned here; the servername callback of `ctx` points into it.
   std::shared_ptr<std::vector<SniEntry>> sni;
-  bool client_certificates = false;                // mTLS: client_ca configured
+  bool client_certificates = false;  // mTLS: client_ca configured
 };
 
 // True when `name` (lower-case) matches a configured SNI name.

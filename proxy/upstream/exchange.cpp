@@ -70,9 +70,10 @@ asio::awaitable<void> exchange(Pool& pool, const ExchangeRequest& req, beast::fl
     // Step 7: stream the request body through a fixed buffer.
     if (StreamedBody* b = req.streamed) {
       auto& p = b->parser;
-      auto r = p.chunked() ? co_await relay_request_body(b->client, b->client_buffer, p, *upstream, relay, req.limits, up)
-                           : co_await relay_request_exact(b->client, b->client_buffer, p.content_length().value_or(0),
-                                                          *upstream, relay, req.limits, up);
+      auto r = p.chunked()
+                   ? co_await relay_request_body(b->client, b->client_buffer, p, *upstream, relay, req.limits, up)
+                   : co_await relay_request_exact(b->client, b->client_buffer, p.content_length().value_or(0),
+                                                  *upstream, relay, req.limits, up);
       out.body = r;
       if (r.result != RelayResult::ok) {
         upstream->close();

@@ -40,10 +40,10 @@ struct StreamedBody {
 
 struct ExchangeRequest {
   const Peer& peer;
-  std::string_view head;                // the request head for the upstream
-  std::string_view body;                // a body read into memory, or empty
-  StreamedBody* streamed = nullptr;     // a body streamed from the client, or null
-  bool head_method = false;             // HEAD: no response body follows the head
+  std::string_view head;             // the request head for the upstream
+  std::string_view body;             // a body read into memory, or empty
+  StreamedBody* streamed = nullptr;  // a body streamed from the client, or null
+  bool head_method = false;          // HEAD: no response body follows the head
   const config::Limits& limits;
 };
 

@@ -112,8 +112,7 @@ asio::awaitable<RelayOutcome> relay_exact(net::Stream& in, beast::flat_buffer& i
       co_return outcome;
     }
     out.expires_after(out_side.timeout);
-    const std::array<asio::const_buffer, 2> pieces{asio::buffer(prefix.data(), prefix.size()),
-                                                   asio::buffer(from, n)};
+    const std::array<asio::const_buffer, 2> pieces{asio::buffer(prefix.data(), prefix.size()), asio::buffer(from, n)};
     auto [ec, written] = co_await asio::async_write(out, pieces, use_tuple);
     prefix = {};
     if (buffered) in_buffer.consume(n);
@@ -134,8 +133,8 @@ asio::awaitable<RelayOutcome> relay_exact(net::Stream& in, beast::flat_buffer& i
 template <bool isRequest>
 asio::awaitable<RelayOutcome> relay_decoded(net::Stream& in, beast::flat_buffer& in_buffer,
                                             bhttp::parser<isRequest, bhttp::buffer_body>& p, Side in_side,
-                                            net::Stream& out, Side out_side, RelayBuffer& buffer,
-                                            std::uint64_t limit, bool chunked, std::string_view prefix) {
+                                            net::Stream& out, Side out_side, RelayBuffer& buffer, std::uint64_t limit,
+                                            bool chunked, std::string_view prefix) {
   RelayOutcome outcome;
   auto send = [&](std::string_view size_line, const char* data, std::size_t n,
                   std::string_view tail) -> asio::awaitable<bool> {
@@ -180,8 +179,7 @@ asio::awaitable<RelayOutcome> relay_decoded(net::Stream& in, beast::flat_buffer&
     }
     if (!co_await send({size_line, line}, buffer->get(), got, chunked ? "\r\n" : "")) co_return outcome;
   }
-  if ((chunked || !prefix.empty()) && !co_await send(chunked ? "0\r\n\r\n" : "", nullptr, 0, {}))
-    co_return outcome;
+  if ((chunked || !prefix.empty()) && !co_await send(chunked ? "0\r\n\r\n" : "", nullptr, 0, {})) co_return outcome;
   outcome.complete = true;
   co_return outcome;
 }
@@ -223,8 +221,7 @@ core::Reason relay_failure_reason(RelayResult result) {
 }
 
 asio::awaitable<RelayOutcome> read_request_body(net::Stream& client, beast::flat_buffer& client_buffer,
-                                                std::uint64_t length, std::string& out,
-                                                const config::Limits& limits) {
+                                                std::uint64_t length, std::string& out, const config::Limits& limits) {
   RelayOutcome outcome;
   const Side side = client_body_side(limits);
   out.resize(static_cast<std::size_t>(length));
@@ -250,10 +247,9 @@ asio::awaitable<RelayOutcome> relay_request_body(net::Stream& client, beast::fla
                                                  bhttp::request_parser<bhttp::buffer_body>& parser,
                                                  net::Stream& upstream, RelayBuffer& buffer,
                                                  const config::Limits& limits, const config::Upstream& up) {
-  return relay_decoded<true>(
-      client, client_buffer, parser, client_body_side(limits), upstream,
-      Side{up.send_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, buffer, limits.max_body_size, true,
-      {});
+  return relay_decoded<true>(client, client_buffer, parser, client_body_side(limits), upstream,
+                             Side{up.send_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, buffer,
+                             limits.max_body_size, true, {});
 }
 
 asio::awaitable<RelayOutcome> relay_response_body(net::Stream& upstream, beast::flat_buffer& upstream_buffer,
@@ -261,18 +257,18 @@ asio::awaitable<RelayOutcome> relay_response_body(net::Stream& upstream, beast::
                                                   net::Stream& client, std::string_view head, bool chunked,
                                                   RelayBuffer& buffer, const config::Limits& limits,
                                                   const config::Upstream& up) {
-  return relay_decoded<false>(
-      upstream, upstream_buffer, parser, Side{up.read_timeout, RelayResult::peer_timeout, RelayResult::peer_error},
-      client, Side{limits.client_body_timeout, RelayResult::client_timeout, RelayResult::client_error}, buffer, 0,
-      chunked, head);
+  return relay_decoded<false>(upstream, upstream_buffer, parser,
+                              Side{up.read_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, client,
+                              Side{limits.client_body_timeout, RelayResult::client_timeout, RelayResult::client_error},
+                              buffer, 0, chunked, head);
 }
 
 // Not coroutines themselves: one coroutine frame per body, not two.
 asio::awaitable<RelayOutcome> relay_request_exact(net::Stream& client, beast::flat_buffer& client_buffer,
-                                                  std::uint64_t length, net::Stream& upstream,
-                                                  RelayBuffer& buffer, const config::Limits& limits,
-                                                  const config::Upstream& up) {
-  return relay_exact(client, client_buffer, length, client_body_side(limits), upstream, Side{up.send_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, buffer,
+                                                  std::uint64_t length, net::Stream& upstream, RelayBuffer& buffer,
+                                                  const config::Limits& limits, const config::Upstream& up) {
+  return relay_exact(client, client_buffer, length, client_body_side(limits), upstream,
+                     Side{up.send_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, buffer,
                      limits.max_body_size, RelayOutcome{}, {});
 }
 
@@ -282,8 +278,8 @@ asio::awaitable<RelayOutcome> relay_response_exact(net::Stream& upstream, beast:
                                                    const config::Upstream& up) {
   return relay_exact(upstream, upstream_buffer, length,
                      Side{up.read_timeout, RelayResult::peer_timeout, RelayResult::peer_error}, client,
-                     Side{limits.client_body_timeout, RelayResult::client_timeout, RelayResult::client_error},
-                     buffer, 0, RelayOutcome{}, head);
+                     Side{limits.client_body_timeout, RelayResult::client_timeout, RelayResult::client_error}, buffer,
+                     0, RelayOutcome{}, head);
 }
 
 asio::awaitable<void> run_tunnel(net::Stream& client, beast::flat_buffer& client_buffer, net::Stream& upstream,

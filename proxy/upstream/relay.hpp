@@ -121,30 +121,35 @@ boost::asio::awaitable<RelayOutcome> read_request_body(net::Stream& client, boos
 // Client -> upstream, a chunked request body: decoded by the parser, sent on
 // chunked. Enforces max_body_size on the running total and
 // client_body_timeout / send_timeout between reads and writes.
-boost::asio::awaitable<RelayOutcome> relay_request_body(
-    net::Stream& client, boost::beast::flat_buffer& client_buffer,
-    bhttp::request_parser<bhttp::buffer_body>& parser, net::Stream& upstream, RelayBuffer& buffer,
-    const config::Limits& limits, const config::Upstream& up);
+boost::asio::awaitable<RelayOutcome> relay_request_body(net::Stream& client, boost::beast::flat_buffer& client_buffer,
+                                                        bhttp::request_parser<bhttp::buffer_body>& parser,
+                                                        net::Stream& upstream, RelayBuffer& buffer,
+                                                        const config::Limits& limits, const config::Upstream& up);
 
 // Upstream -> client, a response body without Content-Length (chunked, or
 // until the upstream closes): decoded, sent chunked (`chunked`) or as it is
 // (an HTTP/1.0 client: until the connection ends); `head` leaves first, with
 // the first body bytes when they came with it. read_timeout between upstream
 // reads.
-boost::asio::awaitable<RelayOutcome> relay_response_body(
-    net::Stream& upstream, boost::beast::flat_buffer& upstream_buffer,
-    bhttp::response_parser<bhttp::buffer_body>& parser, net::Stream& client, std::string_view head, bool chunked,
-    RelayBuffer& buffer, const config::Limits& limits, const config::Upstream& up);
+boost::asio::awaitable<RelayOutcome> relay_response_body(net::Stream& upstream,
+                                                         boost::beast::flat_buffer& upstream_buffer,
+                                                         bhttp::response_parser<bhttp::buffer_body>& parser,
+                                                         net::Stream& client, std::string_view head, bool chunked,
+                                                         RelayBuffer& buffer, const config::Limits& limits,
+                                                         const config::Upstream& up);
 
 // A Content-Length body (or none: `length` 0) whose framing stays as it is:
 // exactly `length` bytes, socket -> fixed buffer -> socket, no parser
 // involved. For the response, `head` leaves with the first body bytes.
-boost::asio::awaitable<RelayOutcome> relay_request_exact(
-    net::Stream& client, boost::beast::flat_buffer& client_buffer, std::uint64_t length, net::Stream& upstream,
-    RelayBuffer& buffer, const config::Limits& limits, const config::Upstream& up);
-boost::asio::awaitable<RelayOutcome> relay_response_exact(
-    net::Stream& upstream, boost::beast::flat_buffer& upstream_buffer, std::uint64_t length, net::Stream& client,
-    std::string_view head, RelayBuffer& buffer, const config::Limits& limits, const config::Upstream& up);
+boost::asio::awaitable<RelayOutcome> relay_request_exact(net::Stream& client, boost::beast::flat_buffer& client_buffer,
+                                                         std::uint64_t length, net::Stream& upstream,
+                                                         RelayBuffer& buffer, const config::Limits& limits,
+                                                         const config::Upstream& up);
+boost::asio::awaitable<RelayOutcome> relay_response_exact(net::Stream& upstream,
+                                                          boost::beast::flat_buffer& upstream_buffer,
+                                                          std::uint64_t length, net::Stream& client,
+                                                          std::string_view head, RelayBuffer& buffer,
+                                                          const config::Limits& limits, const config::Upstream& up);
 
 // Bytes both ways until either side closes or nothing moves for `idle`.
 // Bytes already buffered on either side are delivered first.

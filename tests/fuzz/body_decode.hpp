@@ -10,9 +10,9 @@
 #include <boost/beast/http/parser.hpp>
 
 #include <algorithm>
-#include <cstring>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string_view>
 
@@ -54,7 +54,7 @@ Decoded end_of_input(bhttp::parser<isRequest, bhttp::buffer_body>& p, Decoded ou
 
 template <bool isRequest>
 Decoded decode_body(bhttp::parser<isRequest, bhttp::buffer_body>& p, boost::beast::flat_buffer& in_buffer,
-                      std::string_view& input, std::size_t read_size) {
+                    std::string_view& input, std::size_t read_size) {
   static std::unique_ptr<char[]> buffer(new char[kRelayBuffer]);
   Decoded out;
   auto& body = p.get().body();
@@ -84,7 +84,8 @@ Decoded decode_body(bhttp::parser<isRequest, bhttp::buffer_body>& p, boost::beas
     const std::size_t got = kRelayBuffer - body.size;
     if (got > kRelayBuffer) __builtin_trap();
     out.bytes += got;
-    for (std::size_t i = 0; i < got; ++i) out.hash = (out.hash ^ static_cast<unsigned char>(buffer[i])) * 1099511628211ull;
+    for (std::size_t i = 0; i < got; ++i)
+      out.hash = (out.hash ^ static_cast<unsigned char>(buffer[i])) * 1099511628211ull;
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // Fuzz target: the YAML configuration (config::parse_yaml, in memory: the same
 // path as a file read by load_file), then the environment overlay with a fixed
-// environment (without a password, which would be bcrypt-hashed). Loading never throws for bad input: an exception escaping is a
-// bug (libFuzzer reports it as a crash). Every problem has a message.
+// environment (without a password, which would be bcrypt-hashed). Loading never throws for bad input: an exception
+// escaping is a bug (libFuzzer reports it as a crash). Every problem has a message.
 #include "config/load.hpp"
 
 #include <cstddef>

@@ -34,10 +34,14 @@ const IpAllowlist& trusted() {
 }
 
 const IpAddress kPeers[] = {
-    *airgate::core::parse_ip("10.1.2.3"),        *airgate::core::parse_ip("203.0.113.9"),
-    *airgate::core::parse_ip("::ffff:10.9.9.9"), *airgate::core::parse_ip("2001:db8::5"),
-    *airgate::core::parse_ip("::1"),             *airgate::core::parse_ip("2001:4860::8888"),
-    *airgate::core::parse_ip("127.0.0.1"),       *airgate::core::parse_ip("192.168.1.7"),
+    *airgate::core::parse_ip("10.1.2.3"),
+    *airgate::core::parse_ip("203.0.113.9"),
+    *airgate::core::parse_ip("::ffff:10.9.9.9"),
+    *airgate::core::parse_ip("2001:db8::5"),
+    *airgate::core::parse_ip("::1"),
+    *airgate::core::parse_ip("2001:4860::8888"),
+    *airgate::core::parse_ip("127.0.0.1"),
+    *airgate::core::parse_ip("192.168.1.7"),
 };
 
 bool mapped(const IpAddress& a) { return a.is_v4_mapped(); }
@@ -59,8 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (auto v : values) {
     for (std::size_t start = 0;;) {
       const auto comma = v.find(',', start);
-      if (auto a = parse_forwarded_entry(v.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                                                          : comma - start));
+      if (auto a = parse_forwarded_entry(
+              v.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
           a && mapped(*a))
         __builtin_trap();
       if (comma == std::string_view::npos) break;

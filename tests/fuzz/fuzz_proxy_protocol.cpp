@@ -23,8 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string more(in.substr(0, h.consumed));
   more += "\x16\x03\x01\x02\x00\x01";
   const auto again = parse_proxy_header(more);
-  if (!again.ok() || again.consumed != h.consumed || again.source != h.source ||
-      again.source_port != h.source_port || again.local != h.local)
+  if (!again.ok() || again.consumed != h.consumed || again.source != h.source || again.source_port != h.source_port ||
+      again.local != h.local)
     __builtin_trap();
   return 0;
 }

@@ -16,8 +16,8 @@
 
 namespace http = airgate::http;
 namespace rules = airgate::http::rules;
-using airgate::http::bhttp::field;
 using airgate::http::field_or_empty;
+using airgate::http::bhttp::field;
 
 namespace {
 

@@ -7,7 +7,6 @@
 
 namespace airgate::http::rules {
 
-
 bool wants_json(std::string_view accept, std::string_view path) {
   return path.substr(0, 5) == "/api/" || accept.find("application/json") != std::string_view::npos;
 }
@@ -49,7 +48,8 @@ std::string_view what_to_do(int status) {
     case 431: return "Clear this site's cookies in your browser, then try again.";
     case 502:
     case 503:
-    case 504: return "Airbyte is not answering right now. Try again in a minute; if it goes on, tell your administrator.";
+    case 504:
+      return "Airbyte is not answering right now. Try again in a minute; if it goes on, tell your administrator.";
     default: return "Try again. If it goes on, tell your administrator and quote the request id below.";
   }
 }

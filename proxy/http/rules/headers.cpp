@@ -30,15 +30,13 @@ bool is_hop_by_hop(std::string_view name) {
   // HTTP2-Settings belongs to the h2c upgrade (RFC 7540 §3.2.1), which is
   // never forwarded.
   static constexpr std::array<std::string_view, 9> kHopByHop = {
-      "connection", "keep-alive",         "proxy-connection", "te",            "trailer",
-      "transfer-encoding", "upgrade", "proxy-authenticate", "http2-settings"};
+      "connection", "keep-alive",         "proxy-connection", "te", "trailer", "transfer-encoding",
+      "upgrade",    "proxy-authenticate", "http2-settings"};
   return std::any_of(kHopByHop.begin(), kHopByHop.end(), [&](auto h) { return iequals(h, name); });
 }
 
 void connection_tokens(std::string_view value, std::vector<std::string>& out) {
-  for_each_token(value, [&](std::string_view tok) {
-    out.push_back(core::to_lower(tok));
-  });
+  for_each_token(value, [&](std::string_view tok) { out.push_back(core::to_lower(tok)); });
 }
 
 bool must_strip(std::string_view name, const std::vector<std::string>& named) {
@@ -75,9 +73,7 @@ bool has_token(std::string_view list, std::string_view token) {
   return found;
 }
 
-bool acceptable_request_transfer_encoding(std::string_view value) {
-  return iequals(trim(value), "chunked");
-}
+bool acceptable_request_transfer_encoding(std::string_view value) { return iequals(trim(value), "chunked"); }
 
 namespace {
 bool is_unreserved_or_sub_delim(unsigned char c) {

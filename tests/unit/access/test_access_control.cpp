@@ -18,9 +18,7 @@ const BasicUser kAlice{"alice", "$2y$05$ujaVGHB6fRFwKBCSbayl.u/fK.ErxcvpkvlJd4D2
                        airgate::config::HashScheme::bcrypt};
 const BasicUser kBob{"bob", "$apr1$iBhDyKqJ$WvFQpBnnwDT6xEyZOqQeG.", airgate::config::HashScheme::apr1};
 
-std::string basic(const std::string& user, const std::string& pw) {
-  return "Basic " + base64_encode(user + ":" + pw);
-}
+std::string basic(const std::string& user, const std::string& pw) { return "Basic " + base64_encode(user + ":" + pw); }
 
 AccessDecision run(AccessControl& ac, const AccessInput& in) {
   auto ev = ac.evaluate(in);
@@ -116,8 +114,8 @@ TEST_CASE("satisfy any|all over every combination", "[access][policy]") {
     const char* client = r.allow == A::fail ? "192.0.2.1" : "10.1.2.3";
     std::string header = r.creds == C::valid ? good : r.creds == C::invalid ? bad : "";
     auto d = run(*ac, req(client, header));
-    INFO("satisfy=" << (r.satisfy == S::any ? "any" : "all") << " allow=" << int(r.allow)
-                    << " basic=" << r.basic_on << " creds=" << int(r.creds));
+    INFO("satisfy=" << (r.satisfy == S::any ? "any" : "all") << " allow=" << int(r.allow) << " basic=" << r.basic_on
+                    << " creds=" << int(r.creds));
     CHECK(d.outcome == r.outcome);
     CHECK(airgate::core::log_word(d.reason) == r.reason);
     CHECK(ac->basic_configured() == r.basic_on);
@@ -265,8 +263,8 @@ TEST_CASE("throttle: 429 without hash work after max_failures", "[access][thrott
   const std::string bad = basic("alice", "nope");
   const std::string good = basic("alice", "correct horse");
   CHECK(at(bad, 0s).outcome == Outcome::unauthorized);
-  CHECK(at(basic("ghost", "x"), 1s).outcome == Outcome::unauthorized);  // unknown users count too
-  CHECK(airgate::core::log_word(at("Basic !!!", 2s).reason) == "malformed_credentials");         // as do malformed ones
+  CHECK(at(basic("ghost", "x"), 1s).outcome == Outcome::unauthorized);                    // unknown users count too
+  CHECK(airgate::core::log_word(at("Basic !!!", 2s).reason) == "malformed_credentials");  // as do malformed ones
   CHECK(ac->verifications() == 2);
 
   auto d = at(good, 3s);  // even the right password: blocked, no verification

@@ -96,8 +96,7 @@ TEST_CASE("client address resolution through trusted proxies", "[access][client_
     CHECK(resolve_client_address(ip("10.0.0.1"), V{"198.51.100.9"}, trusted) == ip("198.51.100.9"));
   }
   SECTION("the client-supplied left part cannot spoof: right-most untrusted wins") {
-    CHECK(resolve_client_address(ip("10.0.0.1"), V{"6.6.6.6, 198.51.100.9, 10.1.1.1"}, trusted) ==
-          ip("198.51.100.9"));
+    CHECK(resolve_client_address(ip("10.0.0.1"), V{"6.6.6.6, 198.51.100.9, 10.1.1.1"}, trusted) == ip("198.51.100.9"));
   }
   SECTION("multiple headers are concatenated in order") {
     CHECK(resolve_client_address(ip("10.0.0.1"), V{"6.6.6.6, 198.51.100.9", "10.2.2.2", "10.3.3.3"}, trusted) ==
@@ -113,8 +112,7 @@ TEST_CASE("client address resolution through trusted proxies", "[access][client_
     CHECK(resolve_client_address(ip("10.0.0.1"), V{"6.6.6.6, unknown"}, trusted) == ip("10.0.0.1"));
   }
   SECTION("empty entries are skipped; ports and brackets tolerated") {
-    CHECK(resolve_client_address(ip("10.0.0.1"), V{"198.51.100.9:1234, , 10.2.2.2 ,"}, trusted) ==
-          ip("198.51.100.9"));
+    CHECK(resolve_client_address(ip("10.0.0.1"), V{"198.51.100.9:1234, , 10.2.2.2 ,"}, trusted) == ip("198.51.100.9"));
     CHECK(resolve_client_address(ip("fd00::1"), V{"[2001:db8::7]:443, [fd00::2]"}, trusted) == ip("2001:db8::7"));
   }
   SECTION("IPv4-mapped peer is normalized and matched against v4 rules") {

@@ -29,7 +29,7 @@ TEST_CASE("base64 decoding is strict", "[access][credentials]") {
   CHECK_FALSE(base64_decode("Zh=="));       // non-zero trailing bits
   CHECK_FALSE(base64_decode("Zm9="));       // non-zero trailing bits
   CHECK_FALSE(base64_decode("Zm9v\n"));
-  CHECK_FALSE(base64_decode("Zm9-"));       // URL-safe alphabet is not base64
+  CHECK_FALSE(base64_decode("Zm9-"));  // URL-safe alphabet is not base64
   CHECK_FALSE(base64_decode("===="));
 }
 
@@ -72,8 +72,8 @@ TEST_CASE("parse_basic: malformed values", "[access][credentials]") {
   CHECK(parse_basic("Basic").status == CredentialStatus::malformed);
   CHECK(parse_basic("Basic ").status == CredentialStatus::malformed);
   CHECK(parse_basic("Basic " + base64_encode("no-colon")).status == CredentialStatus::malformed);
-  CHECK(parse_basic("Basic YWxpY2U6cHc").status == CredentialStatus::malformed);      // unpadded
-  CHECK(parse_basic("Basic YWxp Y2U6cHc=").status == CredentialStatus::malformed);    // space inside
+  CHECK(parse_basic("Basic YWxpY2U6cHc").status == CredentialStatus::malformed);    // unpadded
+  CHECK(parse_basic("Basic YWxp Y2U6cHc=").status == CredentialStatus::malformed);  // space inside
   CHECK(parse_basic("Basic !!!!").status == CredentialStatus::malformed);
   CHECK(parse_basic("Basic " + base64_encode("alice:pw") + "\n").status == CredentialStatus::malformed);
   std::string huge = "Basic " + base64_encode("alice:" + std::string(4000, 'x'));

@@ -6,11 +6,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cstdio>
 #include <fstream>
 #include <string>
-#include <sys/stat.h>
-#include <unistd.h>
 
 using namespace airgate::access;
 
@@ -38,7 +38,8 @@ const Vector kVectors[] = {
      "$6$Qq7LwT2m$vUKOsRBDCLS1mgx/hflGwAYFQwfdaXCYVUUF6tIym.VItLC2ITOO5HlzEdvljx.saiqkNUnabfJdoj54wkgxz.",
      HashScheme::sha512_crypt},
     {"mkpasswd -m sha-512 -R 5000", "correct horse",
-     "$6$rounds=5000$saltsaltsalt12$mjSM2626qhMaW5u0XY9B.eUowxBTHFGFmKItlYUDfrGSpWAfFkyi1eX8eITV4yDhwtaw4HR80iGPmEyidcGRT/",
+     "$6$rounds=5000$saltsaltsalt12$mjSM2626qhMaW5u0XY9B."
+     "eUowxBTHFGFmKItlYUDfrGSpWAfFkyi1eX8eITV4yDhwtaw4HR80iGPmEyidcGRT/",
      HashScheme::sha512_crypt},
     {"mkpasswd -m sha-512 (empty)", "",
      "$6$6mSy8LQN/xn13n6l$YKknw7DQaajPOW3bnHZ3KMRyTIb7LoAz/3c.cYcVmFY8MZK8GKcOhxNdMYD086kobATfsTUQRW3FZXT1Sa8KP/",
@@ -49,8 +50,8 @@ const Vector kVectors[] = {
      "$5$rounds=1000$saltsaltsalt12$j0IyViOzrdR4Vc/k8mLwbsLqhb36iRBzZJ6pJ2pcQy9", HashScheme::sha256_crypt},
     {"mkpasswd -m yescrypt", "correct horse",
      "$y$j9T$scMC7HAzSFPViNNZRlQqj/$EdqpibE8iYvjqntOjzVn0587gm6YU7H1YH1BeE535F2", HashScheme::yescrypt},
-    {"mkpasswd -m yescrypt", "other",
-     "$y$j9T$37UgxMO/QeOr.k4BlkzrM.$OYMzifCl9u43qQkpybfXJD0qwSoYtFoEDx4P74N7Br7", HashScheme::yescrypt},
+    {"mkpasswd -m yescrypt", "other", "$y$j9T$37UgxMO/QeOr.k4BlkzrM.$OYMzifCl9u43qQkpybfXJD0qwSoYtFoEDx4P74N7Br7",
+     HashScheme::yescrypt},
     {"python3 crypt (yescrypt j75)", "correct horse",
      "$y$j75$abcdefghijklmnop$1kKL1r02wT4HlcktLfzeoOHd1GFgv7Ay4JeEbqGj80B", HashScheme::yescrypt},
     {"mkpasswd -m bcrypt -R 5", "correct horse", "$2b$05$em9u507XApZClPW3RBsQ9OPC5Mjg8bw1NwKxsfiUlApNXIg41i.Fa",
@@ -65,7 +66,8 @@ const Vector kVectors[] = {
      HashScheme::bcrypt},
     {"python3 crypt $2b$", "correct horse", "$2b$05$abcdefghijklmnopqrstuuHNbAKRhpaujgo33bRWs.NLUTJO3lOy2",
      HashScheme::bcrypt},
-    {"python3 crypt $2b$ (empty)", "", "$2b$04$abcdefghijklmnopqrstuubyCG3zY1GIXMyxfivm.ClDiInHzxjiq", HashScheme::bcrypt},
+    {"python3 crypt $2b$ (empty)", "", "$2b$04$abcdefghijklmnopqrstuubyCG3zY1GIXMyxfivm.ClDiInHzxjiq",
+     HashScheme::bcrypt},
 };
 
 std::string temp_path(const char* tag) {
@@ -119,8 +121,8 @@ TEST_CASE("valid_hash rejects unknown and malformed formats with a reason", "[ac
   const char* bad[] = {
       "",
       "plaintext",
-      "abJnggxhB/yWI",                        // DES crypt
-      "$1$saltsalt$qjXMvbEw8oaL.CzflDugX/",   // md5-crypt
+      "abJnggxhB/yWI",                       // DES crypt
+      "$1$saltsalt$qjXMvbEw8oaL.CzflDugX/",  // md5-crypt
       "{SSHA}abcdef",
       "$2x$05$ujaVGHB6fRFwKBCSbayl.u/fK.ErxcvpkvlJd4D2J7m0tAgYSbGBu",
       "$2y$05$ujaVGHB6fRFwKBCSbayl.u/fK.ErxcvpkvlJd4D2J7m0tAgYSbGB",   // short
@@ -193,14 +195,13 @@ TEST_CASE("parse_htpasswd: comments, blank lines, CRLF, nginx comment field", "[
 }
 
 TEST_CASE("parse_htpasswd: malformed lines are FILE:LINE errors", "[access][htpasswd]") {
-  std::string text =
-      "alice:$2y$05$ujaVGHB6fRFwKBCSbayl.u/fK.ErxcvpkvlJd4D2J7m0tAgYSbGBu\n"
-      "no colon here\n"
-      ":$apr1$iBhDyKqJ$WvFQpBnnwDT6xEyZOqQeG.\n"
-      "eve:hunter2\n"
-      "frank:\n"
-      "alice:$apr1$iBhDyKqJ$WvFQpBnnwDT6xEyZOqQeG.\n"
-      "gina:$1$saltsalt$qjXMvbEw8oaL.CzflDugX/\n";
+  std::string text = "alice:$2y$05$ujaVGHB6fRFwKBCSbayl.u/fK.ErxcvpkvlJd4D2J7m0tAgYSbGBu\n"
+                     "no colon here\n"
+                     ":$apr1$iBhDyKqJ$WvFQpBnnwDT6xEyZOqQeG.\n"
+                     "eve:hunter2\n"
+                     "frank:\n"
+                     "alice:$apr1$iBhDyKqJ$WvFQpBnnwDT6xEyZOqQeG.\n"
+                     "gina:$1$saltsalt$qjXMvbEw8oaL.CzflDugX/\n";
   auto r = parse_htpasswd(text, "/etc/airgate/users");
   REQUIRE(r.errors.size() == 6);
   CHECK_THAT(r.errors[0], Catch::StartsWith("/etc/airgate/users:2: ") && Catch::Contains("missing ':'"));
@@ -247,7 +248,10 @@ TEST_CASE("load_htpasswd_file and effective_users", "[access][htpasswd]") {
     CHECK(users.size() == 3);
   }
   SECTION("a bad file line is reported with the file path and line") {
-    { std::ofstream f(path, std::ios::app); f << "broken line\n"; }
+    {
+      std::ofstream f(path, std::ios::app);
+      f << "broken line\n";
+    }
     std::vector<std::string> errors;
     effective_users(auth, errors);
     REQUIRE(errors.size() == 1);
@@ -304,21 +308,21 @@ TEST_CASE("upsert_htpasswd: add, replace, keep comments and other lines", "[acce
     CHECK(r.text == "# team\nbob:{SHA}L55TUjtiq8FBorTWAZ0jy6g129A=\nalice:" + h + "\n");
   }
   SECTION("replace in place, comments and order kept, later duplicates dropped") {
-    std::string text =
-        "# team\n"
-        "alice:$apr1$iBhDyKqJ$WvFQpBnnwDT6xEyZOqQeG.\n"
-        "# alice:commented-out\n"
-        "alicex:{SHA}L55TUjtiq8FBorTWAZ0jy6g129A=\n"
-        "bob:{SHA}L55TUjtiq8FBorTWAZ0jy6g129A=\n"
-        "alice:{SHA}L55TUjtiq8FBorTWAZ0jy6g129A=\n";
+    std::string text = "# team\n"
+                       "alice:$apr1$iBhDyKqJ$WvFQpBnnwDT6xEyZOqQeG.\n"
+                       "# alice:commented-out\n"
+                       "alicex:{SHA}L55TUjtiq8FBorTWAZ0jy6g129A=\n"
+                       "bob:{SHA}L55TUjtiq8FBorTWAZ0jy6g129A=\n"
+                       "alice:{SHA}L55TUjtiq8FBorTWAZ0jy6g129A=\n";
     auto r = upsert_htpasswd(text, "alice", h);
     CHECK(r.replaced);
-    CHECK(r.text ==
-          "# team\n"
-          "alice:" + h + "\n"
-          "# alice:commented-out\n"
-          "alicex:{SHA}L55TUjtiq8FBorTWAZ0jy6g129A=\n"
-          "bob:{SHA}L55TUjtiq8FBorTWAZ0jy6g129A=\n");
+    CHECK(r.text == "# team\n"
+                    "alice:" +
+                        h +
+                        "\n"
+                        "# alice:commented-out\n"
+                        "alicex:{SHA}L55TUjtiq8FBorTWAZ0jy6g129A=\n"
+                        "bob:{SHA}L55TUjtiq8FBorTWAZ0jy6g129A=\n");
     auto parsed = parse_htpasswd(r.text, "x");
     CHECK(parsed.ok());
   }

@@ -15,7 +15,6 @@ IpAddress make_address(std::string_view s) {
   return *a;
 }
 
-
 const std::string kSig("\x0D\x0A\x0D\x0A\x00\x0D\x0A\x51\x55\x49\x54\x0A", 12);
 
 std::string v2(unsigned char ver_cmd, unsigned char fam, const std::string& body, int len_override = -1) {
@@ -30,7 +29,11 @@ std::string v2(unsigned char ver_cmd, unsigned char fam, const std::string& body
 
 std::string inet_body() {
   // 192.0.2.10:51000 -> 10.0.0.5:443
-  return std::string("\xC0\x00\x02\x0A" "\x0A\x00\x00\x05" "\xC7\x38" "\x01\xBB", 12);
+  return std::string("\xC0\x00\x02\x0A"
+                     "\x0A\x00\x00\x05"
+                     "\xC7\x38"
+                     "\x01\xBB",
+                     12);
 }
 
 std::string inet6_body() {
@@ -89,20 +92,20 @@ TEST_CASE("PROXY v1 truncations need more bytes", "[access][proxy_protocol]") {
 
 TEST_CASE("PROXY v1 errors", "[access][proxy_protocol]") {
   const char* bad[] = {
-      "PROXY TCP4 192.0.2.10 10.0.0.5 51000\r\n",          // missing port
-      "PROXY TCP4 192.0.2.10 10.0.0.5 51000 443 x\r\n",    // extra field
-      "PROXY TCP4 2001:db8::1 10.0.0.5 51000 443\r\n",     // v6 in TCP4
-      "PROXY TCP6 192.0.2.10 2001:db8::1 51000 443\r\n",   // v4 in TCP6
-      "PROXY TCP4 192.0.2.10 10.0.0.5 70000 443\r\n",      // port range
-      "PROXY TCP4 192.0.2.10 10.0.0.5 051000 443\r\n",     // leading zero
+      "PROXY TCP4 192.0.2.10 10.0.0.5 51000\r\n",         // missing port
+      "PROXY TCP4 192.0.2.10 10.0.0.5 51000 443 x\r\n",   // extra field
+      "PROXY TCP4 2001:db8::1 10.0.0.5 51000 443\r\n",    // v6 in TCP4
+      "PROXY TCP6 192.0.2.10 2001:db8::1 51000 443\r\n",  // v4 in TCP6
+      "PROXY TCP4 192.0.2.10 10.0.0.5 70000 443\r\n",     // port range
+      "PROXY TCP4 192.0.2.10 10.0.0.5 051000 443\r\n",    // leading zero
       "PROXY TCP4 192.0.2.10 10.0.0.5 -1 443\r\n",
-      "PROXY TCP4  192.0.2.10 10.0.0.5 51000 443\r\n",     // double space
+      "PROXY TCP4  192.0.2.10 10.0.0.5 51000 443\r\n",  // double space
       "PROXY UDP4 192.0.2.10 10.0.0.5 51000 443\r\n",
-      "PROXY TCP4 192.0.2.10 10.0.0.5 51000 443\n",        // LF only
+      "PROXY TCP4 192.0.2.10 10.0.0.5 51000 443\n",  // LF only
       "PROXY TCP4 host.example 10.0.0.5 51000 443\r\n",
-      "GET / HTTP/1.1\r\n",                                // no header at all
-      "\x16\x03\x01\x02\x00",                              // TLS ClientHello: no header
-      "proxy TCP4 192.0.2.10 10.0.0.5 1 2\r\n",            // case-sensitive
+      "GET / HTTP/1.1\r\n",                      // no header at all
+      "\x16\x03\x01\x02\x00",                    // TLS ClientHello: no header
+      "proxy TCP4 192.0.2.10 10.0.0.5 1 2\r\n",  // case-sensitive
   };
   for (const char* b : bad) {
     INFO(b);
@@ -170,14 +173,14 @@ TEST_CASE("PROXY v2 truncations need more bytes", "[access][proxy_protocol]") {
 }
 
 TEST_CASE("PROXY v2 errors", "[access][proxy_protocol]") {
-  CHECK(parse_proxy_header(v2(0x11, 0x11, inet_body())).error());  // version 1 in binary form
-  CHECK(parse_proxy_header(v2(0x31, 0x11, inet_body())).error());  // version 3
-  CHECK(parse_proxy_header(v2(0x22, 0x11, inet_body())).error());  // unknown command
-  CHECK(parse_proxy_header(v2(0x21, 0x12, inet_body())).error());  // DGRAM
-  CHECK(parse_proxy_header(v2(0x21, 0x31, std::string(216, '\0'))).error());  // AF_UNIX
-  CHECK(parse_proxy_header(v2(0x21, 0x41, inet_body())).error());  // unknown family
+  CHECK(parse_proxy_header(v2(0x11, 0x11, inet_body())).error());               // version 1 in binary form
+  CHECK(parse_proxy_header(v2(0x31, 0x11, inet_body())).error());               // version 3
+  CHECK(parse_proxy_header(v2(0x22, 0x11, inet_body())).error());               // unknown command
+  CHECK(parse_proxy_header(v2(0x21, 0x12, inet_body())).error());               // DGRAM
+  CHECK(parse_proxy_header(v2(0x21, 0x31, std::string(216, '\0'))).error());    // AF_UNIX
+  CHECK(parse_proxy_header(v2(0x21, 0x41, inet_body())).error());               // unknown family
   CHECK(parse_proxy_header(v2(0x21, 0x11, inet_body().substr(0, 8))).error());  // short for INET
-  CHECK(parse_proxy_header(v2(0x21, 0x21, inet_body())).error());  // short for INET6
+  CHECK(parse_proxy_header(v2(0x21, 0x21, inet_body())).error());               // short for INET6
   // declared length beyond our cap: error at once, not an endless need_more
   CHECK(parse_proxy_header(v2(0x21, 0x11, "", 0xFFFF)).error());
   // bad signature byte

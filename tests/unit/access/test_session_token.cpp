@@ -114,7 +114,7 @@ TEST_CASE("session times: absolute expiry, sliding idle limit, refresh once a mi
   c.refreshed = t0 + 11 * 3600;
   CHECK_FALSE(check_times(c, t0 + 12 * 3600 - 1, 3600s));
   CHECK(check_times(c, t0 + 12 * 3600, 3600s) == SessionReject::expired);
-  CHECK_FALSE(check_times(claims(), t0 + 5 * 3600, 0s));  // idle limit off
+  CHECK_FALSE(check_times(claims(), t0 + 5 * 3600, 0s));                     // idle limit off
   CHECK(check_times(claims(), t0 - 3600, 3600s) == SessionReject::expired);  // issued in the future
   CHECK_FALSE(needs_refresh(claims(), t0 + 59));
   CHECK(needs_refresh(claims(), t0 + 60));
@@ -144,7 +144,10 @@ TEST_CASE("base64url is strict", "[access][session]") {
 TEST_CASE("revoked sessions stay refused until they expire; the set is bounded", "[access][session]") {
   SessionRevocations r(3);
   SessionId a{}, b{}, c{}, d{};
-  a[0] = 1; b[0] = 2; c[0] = 3; d[0] = 4;
+  a[0] = 1;
+  b[0] = 2;
+  c[0] = 3;
+  d[0] = 4;
   r.revoke(a, 100, 10);
   CHECK(r.is_revoked(a, 50));
   CHECK_FALSE(r.is_revoked(b, 50));
@@ -173,7 +176,8 @@ TEST_CASE("the session cookie is found and removed; other cookies keep their byt
   CHECK_FALSE(find_cookie("", n));
   CHECK(find_cookie(n + "=", n) == "");
   bool removed = false;
-  CHECK(remove_cookie("a=1; " + n + "=tok; b=\"q; r\"", n, &removed) == "a=1; b=\"q; r\"");  // a quoted value holds no ";": r" is a pair of its own
+  CHECK(remove_cookie("a=1; " + n + "=tok; b=\"q; r\"", n, &removed) ==
+        "a=1; b=\"q; r\"");  // a quoted value holds no ";": r" is a pair of its own
   CHECK(removed);
   CHECK(remove_cookie(n + "=tok", n, &removed).empty());
   CHECK(remove_cookie("a=1;b=2;  " + n + "=x;c", n) == "a=1; b=2; c");
@@ -213,8 +217,13 @@ TEST_CASE("Sessions: issue, check, refresh, credential change, logout", "[access
   CHECK(c2.user == std::optional<std::string>("alice"));
   CHECK(c2.claims.id == c.claims.id);  // the same session, not a new one
   // Absolute expiry even while active.
-  CHECK(s.check(keys->encode([&] { auto x = c2.claims; x.refreshed = t0 + 12 * 3600 - 10; return x; }()),
-                t0 + 12 * 3600).reject == SessionReject::expired);
+  CHECK(s.check(keys->encode([&] {
+           auto x = c2.claims;
+           x.refreshed = t0 + 12 * 3600 - 10;
+           return x;
+         }()),
+                t0 + 12 * 3600)
+            .reject == SessionReject::expired);
   // The user's entry changes (a new password): the next snapshot refuses the old cookie.
   Sessions after(keys, st, revoked);
   after.add_user("alice", "hash-a-new");

@@ -62,10 +62,9 @@ struct TempDir {
 };
 
 Config with_inline_users() {
-  auto r = parse_yaml(
-      "auth:\n  basic:\n    users:\n      - { user: alice, hash: \"$2y$05$old\" }\n"
-      "      - { user: bob, hash: \"$2y$05$bob\" }\n",
-      "test.yaml");
+  auto r = parse_yaml("auth:\n  basic:\n    users:\n      - { user: alice, hash: \"$2y$05$old\" }\n"
+                      "      - { user: bob, hash: \"$2y$05$bob\" }\n",
+                      "test.yaml");
   REQUIRE(r.ok());
   return *r.config;
 }
@@ -165,7 +164,8 @@ TEST_CASE("BASIC_AUTH_PASSWORD_FILE", "[config][env]") {
     REQUIRE(apply(b, {{"BASIC_AUTH_USERNAME", "u"}, {"BASIC_AUTH_PASSWORD_FILE", dir.write("b", "pw\r\n")}}).empty());
     CHECK(b.auth.env_password == std::optional<std::string>("pw"));
     Config c;
-    REQUIRE(apply(c, {{"BASIC_AUTH_USERNAME", "u"}, {"BASIC_AUTH_PASSWORD_FILE", dir.write("c", "no-newline")}}).empty());
+    REQUIRE(
+        apply(c, {{"BASIC_AUTH_USERNAME", "u"}, {"BASIC_AUTH_PASSWORD_FILE", dir.write("c", "no-newline")}}).empty());
     CHECK(c.auth.env_password == std::optional<std::string>("no-newline"));
   }
   SECTION("an empty BASIC_AUTH_PASSWORD does not conflict with the file") {
@@ -258,7 +258,8 @@ TEST_CASE("BASIC_AUTH_PROXY_TIMEOUT sets every upstream timeout", "[config][env]
     auto problems = apply(c, {{"BASIC_AUTH_PROXY_TIMEOUT", bad}});
     REQUIRE(problems.size() == 1);
     CHECK(problems[0].source == "<env>");
-    CHECK_THAT(problems[0].message, Catch::StartsWith("BASIC_AUTH_PROXY_TIMEOUT: expected a positive number of seconds"));
+    CHECK_THAT(problems[0].message,
+               Catch::StartsWith("BASIC_AUTH_PROXY_TIMEOUT: expected a positive number of seconds"));
     CHECK(c.upstream.read_timeout == 3600s);
   }
   Config empty;
@@ -266,7 +267,8 @@ TEST_CASE("BASIC_AUTH_PROXY_TIMEOUT sets every upstream timeout", "[config][env]
 }
 
 TEST_CASE("PROXY_PASS_WEB sets the top-level upstream only", "[config][env]") {
-  auto r = parse_yaml("routes: [{ path_prefix: /a }, { path_prefix: /b, upstream: { url: \"http://b:2\" } }]\n", "t.yaml");
+  auto r = parse_yaml("routes: [{ path_prefix: /a }, { path_prefix: /b, upstream: { url: \"http://b:2\" } }]\n",
+                      "t.yaml");
   REQUIRE(r.ok());
   Config cfg = *r.config;
   REQUIRE(apply(cfg, {{"PROXY_PASS_WEB", "http://airbyte-webapp:80"}}).empty());
@@ -292,7 +294,8 @@ TEST_CASE("PROXY_PASS_WEB sets the top-level upstream only", "[config][env]") {
 
 TEST_CASE("several env problems are collected", "[config][env]") {
   Config cfg;
-  auto problems = apply(cfg, {{"BASIC_AUTH_USERNAME", "u"}, {"BASIC_AUTH_PROXY_TIMEOUT", "x"}, {"PROXY_PASS_WEB", "ftp://x"}});
+  auto problems = apply(
+      cfg, {{"BASIC_AUTH_USERNAME", "u"}, {"BASIC_AUTH_PROXY_TIMEOUT", "x"}, {"PROXY_PASS_WEB", "ftp://x"}});
   CHECK(problems.size() == 3);
 }
 

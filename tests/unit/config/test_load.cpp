@@ -382,25 +382,25 @@ TEST_CASE("unknown keys are reported with their exact line and column", "[config
 }
 
 TEST_CASE("all problems are collected, in document order", "[config][load]") {
-  const std::string yaml =
-      "listen:\n"                      // 1
-      "  - address: \"nowhere\"\n"     // 2
-      "upstream:\n"                    // 3
-      "  url: ftp://x\n"               // 4
-      "  read_timeout: soon\n"         // 5
-      "limits:\n"                      // 6
-      "  max_body_size: abc\n"         // 7
-      "  bogus: 1\n"                   // 8
-      "logging:\n"                     // 9
-      "  level: verbose\n"             // 10
-      "workers: 0\n";                  // 11
+  const std::string yaml = "listen:\n"                   // 1
+                           "  - address: \"nowhere\"\n"  // 2
+                           "upstream:\n"                 // 3
+                           "  url: ftp://x\n"            // 4
+                           "  read_timeout: soon\n"      // 5
+                           "limits:\n"                   // 6
+                           "  max_body_size: abc\n"      // 7
+                           "  bogus: 1\n"                // 8
+                           "logging:\n"                  // 9
+                           "  level: verbose\n"          // 10
+                           "workers: 0\n";               // 11
   auto r = bad(yaml);
   INFO(dump(r));
   REQUIRE(r.problems.size() == 7);
   std::vector<int> lines;
   for (const auto& p : r.problems) lines.push_back(p.line);
   CHECK(lines == std::vector<int>{2, 4, 5, 7, 8, 10, 11});
-  CHECK(r.problems[3].message == "limits.max_body_size: expected a size like 200M, got \"abc\" (does not start with a number)");
+  CHECK(r.problems[3].message ==
+        "limits.max_body_size: expected a size like 200M, got \"abc\" (does not start with a number)");
   CHECK(r.problems[3].column == 18);
   CHECK(r.problems[5].message == "logging.level: expected trace | debug | info | warn | error, got \"verbose\"");
 }
@@ -429,11 +429,13 @@ TEST_CASE("type errors name the dotted key path", "[config][load]") {
   CHECK(msg("limits: [1, 2]") == "limits: expected a mapping, got a list");
   CHECK(msg("listen: { address: x }") == "listen: expected a list of listeners, got a mapping");
   CHECK(msg("listen: []") == "listen: at least one listener is required");
-  CHECK(msg("upstream: { connect_timeout: [] }") == "upstream.connect_timeout: expected a duration like 90s, got a list");
+  CHECK(msg("upstream: { connect_timeout: [] }") ==
+        "upstream.connect_timeout: expected a duration like 90s, got a list");
   CHECK(msg("auth: { satisfy: both }") == "auth.satisfy: expected any | all, got \"both\"");
   CHECK(msg("auth: { realm: 'a\"b' }") == "auth.realm: must not contain quotes, backslashes or control characters");
   CHECK(msg("auth: { throttle: { max_failures: -1 } }").find("auth.throttle.max_failures") != std::string::npos);
-  CHECK(airgate::config::parse_yaml("auth: { throttle: { max_failures: 0 } }", "t.yaml").ok());  // 0 disables the throttle
+  CHECK(airgate::config::parse_yaml("auth: { throttle: { max_failures: 0 } }", "t.yaml")
+            .ok());  // 0 disables the throttle
   CHECK(msg("auth: { public_paths: [health] }") == "auth.public_paths[0]: must start with \"/\", got \"health\"");
   CHECK(msg("logging: { format: xml }") == "logging.format: expected text | json, got \"xml\"");
   CHECK(msg("security: { selfcheck: strict }") == "security.selfcheck: expected warn | enforce, got \"strict\"");
@@ -488,11 +490,21 @@ TEST_CASE("parse_yaml terminates on a stray top-level comma", "[config][load]") 
 }
 
 TEST_CASE("parse_yaml never throws", "[config][load]") {
-  const std::vector<std::string> inputs = {
-      std::string("\0\1\2\xff\xfe", 5), "[[[[[[[[[[", "{{{{", "? [a, b]\n: c\n", "a: &x 1\nb: *x\n", "*undefined",
-      "listen: [{address: *a}]", std::string(2000, '[') + std::string(2000, ']'), "!!binary xyz", "<<: {a: 1}\n",
-      "listen: [1, null, [], {}]", "routes: [1, {}, {path_prefix: {}}]", "auth: {basic: {users: [1, {}]}}",
-      "listen:\n  - address: \"[::1\"\n", "upstream: { url: \"http://[zz]:80\" }"};
+  const std::vector<std::string> inputs = {std::string("\0\1\2\xff\xfe", 5),
+                                           "[[[[[[[[[[",
+                                           "{{{{",
+                                           "? [a, b]\n: c\n",
+                                           "a: &x 1\nb: *x\n",
+                                           "*undefined",
+                                           "listen: [{address: *a}]",
+                                           std::string(2000, '[') + std::string(2000, ']'),
+                                           "!!binary xyz",
+                                           "<<: {a: 1}\n",
+                                           "listen: [1, null, [], {}]",
+                                           "routes: [1, {}, {path_prefix: {}}]",
+                                           "auth: {basic: {users: [1, {}]}}",
+                                           "listen:\n  - address: \"[::1\"\n",
+                                           "upstream: { url: \"http://[zz]:80\" }"};
   for (const auto& in : inputs) {
     INFO(in.substr(0, 60));
     LoadResult r;
@@ -507,9 +519,9 @@ TEST_CASE("listen address validation", "[config][load]") {
     const char* host;
     std::uint16_t port;
   };
-  for (auto g : {Good{"0.0.0.0:8443", "0.0.0.0", 8443}, Good{"127.0.0.1:0", "127.0.0.1", 0},
-                 Good{"[::]:8443", "::", 8443}, Good{"[::1]:65535", "::1", 65535},
-                 Good{"[fe80::1%lo]:80", "fe80::1%lo", 80}}) {
+  for (auto g :
+       {Good{"0.0.0.0:8443", "0.0.0.0", 8443}, Good{"127.0.0.1:0", "127.0.0.1", 0}, Good{"[::]:8443", "::", 8443},
+        Good{"[::1]:65535", "::1", 65535}, Good{"[fe80::1%lo]:80", "fe80::1%lo", 80}}) {
     INFO(g.address);
     auto c = ok(std::string("listen: [{ address: \"") + g.address + "\" }]");
     CHECK(c.listen[0].address == g.address);
@@ -520,12 +532,12 @@ TEST_CASE("listen address validation", "[config][load]") {
     const char* address;
     const char* reason;
   };
-  for (auto b : {Bad{"8443", "expected \"host:port\""}, Bad{":8443", "missing host"},
-                 Bad{"0.0.0.0:65536", "out of range"}, Bad{"0.0.0.0:", "missing port"},
-                 Bad{"0.0.0.0:http", "not a number"}, Bad{"localhost:8443", "not an IP address"},
-                 Bad{"::1:8443", "brackets"}, Bad{"[::1]8443", "[address]:port"}, Bad{"[::1:8443", "missing ']'"},
-                 Bad{"[1.2.3.4]:80", "not an IPv6 address"}, Bad{"300.1.1.1:80", "not an IP address"},
-                 Bad{"0.0.0.0:-1", "not a number"}}) {
+  for (auto b :
+       {Bad{"8443", "expected \"host:port\""}, Bad{":8443", "missing host"}, Bad{"0.0.0.0:65536", "out of range"},
+        Bad{"0.0.0.0:", "missing port"}, Bad{"0.0.0.0:http", "not a number"},
+        Bad{"localhost:8443", "not an IP address"}, Bad{"::1:8443", "brackets"}, Bad{"[::1]8443", "[address]:port"},
+        Bad{"[::1:8443", "missing ']'"}, Bad{"[1.2.3.4]:80", "not an IPv6 address"},
+        Bad{"300.1.1.1:80", "not an IP address"}, Bad{"0.0.0.0:-1", "not a number"}}) {
     INFO(b.address);
     auto r = bad(std::string("listen: [{ address: \"") + b.address + "\" }]");
     REQUIRE(r.problems.size() == 1);
@@ -554,8 +566,9 @@ TEST_CASE("listen address validation", "[config][load]") {
 TEST_CASE("TLS listener validation", "[config][load]") {
   auto r = bad("listen:\n  - address: 0.0.0.0:1\n    tls:\n      certificate: a.crt\n");
   REQUIRE(r.problems.size() == 1);
-  CHECK(r.problems[0].message ==
-        "listen[0].tls: certificate is set but private_key is not (set both, or neither for a self-signed certificate)");
+  CHECK(
+      r.problems[0].message ==
+      "listen[0].tls: certificate is set but private_key is not (set both, or neither for a self-signed certificate)");
   CHECK(r.problems[0].line == 4);
   auto r2 = bad("listen:\n  - address: 0.0.0.0:1\n    tls: { private_key: a.key }\n");
   CHECK_THAT(r2.problems[0].message, Catch::Contains("private_key is set but certificate is not"));
@@ -572,8 +585,10 @@ TEST_CASE("redirect_to_https validation", "[config][load]") {
   // A redirect listener may also terminate TLS.
   auto t = ok("listen: [{ address: \"0.0.0.0:80\", tls: {}, redirect_to_https: \"https://a.example\" }]");
   CHECK(t.listen[0].tls.has_value());
-  auto mtls = bad("listen: [{ address: \"0.0.0.0:80\", tls: { client_ca: ca.pem }, redirect_to_https: \"https://a\" }]");
-  CHECK_THAT(mtls.problems[0].message, Catch::StartsWith("listen[0]: tls.client_ca cannot be combined with redirect_to_https"));
+  auto mtls = bad(
+      "listen: [{ address: \"0.0.0.0:80\", tls: { client_ca: ca.pem }, redirect_to_https: \"https://a\" }]");
+  CHECK_THAT(mtls.problems[0].message,
+             Catch::StartsWith("listen[0]: tls.client_ca cannot be combined with redirect_to_https"));
   for (auto b : {"https://a.example/path", "ftp://a.example", "a.example", "https://", "https://u:p@a.example",
                  "https://a.example?x=1"}) {
     INFO(b);
@@ -659,18 +674,16 @@ TEST_CASE("allow and trusted_proxies accept addresses and CIDRs only", "[config]
 }
 
 TEST_CASE("routes inherit unset upstream fields regardless of key order", "[config][load]") {
-  const std::string routes =
-      "routes:\n"
-      "  - path_prefix: /api/\n"
-      "    upstream: { url: \"http://127.0.0.1:8001\", read_timeout: 5s }\n"
-      "  - path_prefix: /static/\n";
-  const std::string upstream =
-      "upstream:\n"
-      "  url: \"https://main.internal\"\n"
-      "  ca_file: /ca.pem\n"
-      "  connect_timeout: 3s\n"
-      "  read_timeout: 99s\n"
-      "  max_idle_connections: 7\n";
+  const std::string routes = "routes:\n"
+                             "  - path_prefix: /api/\n"
+                             "    upstream: { url: \"http://127.0.0.1:8001\", read_timeout: 5s }\n"
+                             "  - path_prefix: /static/\n";
+  const std::string upstream = "upstream:\n"
+                               "  url: \"https://main.internal\"\n"
+                               "  ca_file: /ca.pem\n"
+                               "  connect_timeout: 3s\n"
+                               "  read_timeout: 99s\n"
+                               "  max_idle_connections: 7\n";
   for (const auto& yaml : {routes + upstream, upstream + routes}) {
     auto c = ok(yaml);
     REQUIRE(c.routes.size() == 2);
@@ -713,18 +726,17 @@ TEST_CASE("inline basic users", "[config][load]") {
 }
 
 TEST_CASE("relative paths are resolved against the config file directory", "[config][load]") {
-  const std::string yaml =
-      "listen:\n"
-      "  - address: 0.0.0.0:1\n"
-      "    tls:\n"
-      "      certificate: tls/tls.crt\n"
-      "      private_key: /abs/tls.key\n"
-      "      client_ca: ../ca.pem\n"
-      "      sni: [{ names: [a], certificate: a.crt, private_key: a.key }]\n"
-      "upstream: { ca_file: up.pem }\n"
-      "routes: [{ path_prefix: /x, upstream: { ca_file: r.pem } }]\n"
-      "auth: { basic: { users_file: htpasswd } }\n"
-      "logging: { access_log: logs/access.log }\n";
+  const std::string yaml = "listen:\n"
+                           "  - address: 0.0.0.0:1\n"
+                           "    tls:\n"
+                           "      certificate: tls/tls.crt\n"
+                           "      private_key: /abs/tls.key\n"
+                           "      client_ca: ../ca.pem\n"
+                           "      sni: [{ names: [a], certificate: a.crt, private_key: a.key }]\n"
+                           "upstream: { ca_file: up.pem }\n"
+                           "routes: [{ path_prefix: /x, upstream: { ca_file: r.pem } }]\n"
+                           "auth: { basic: { users_file: htpasswd } }\n"
+                           "logging: { access_log: logs/access.log }\n";
   auto c = ok(yaml, "/etc/airgate/airgate.yaml");
   const auto& tls = *c.listen[0].tls;
   CHECK(tls.certificate == "/etc/airgate/tls/tls.crt");

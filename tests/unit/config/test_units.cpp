@@ -23,11 +23,11 @@ TEST_CASE("parse_duration rejects bad input with a reason", "[config][units]") {
     const char* text;
     const char* reason_part;
   };
-  for (auto c : {Case{"", "empty"}, Case{"-5", "negative"}, Case{"-5s", "negative"}, Case{"abc", "number"},
-                 Case{"s", "number"}, Case{"10x", "unknown unit \"x\""}, Case{"10d", "unknown unit"},
-                 Case{"1.5s", "fractions"}, Case{"10 s s", "unknown unit"}, Case{"10  s", "unknown unit"},
-                 Case{"99999999999999999999", "too large"}, Case{"9999999999999999h", "too large"},
-                 Case{"10S", "unknown unit"}, Case{"+5", "number"}}) {
+  for (auto c :
+       {Case{"", "empty"}, Case{"-5", "negative"}, Case{"-5s", "negative"}, Case{"abc", "number"}, Case{"s", "number"},
+        Case{"10x", "unknown unit \"x\""}, Case{"10d", "unknown unit"}, Case{"1.5s", "fractions"},
+        Case{"10 s s", "unknown unit"}, Case{"10  s", "unknown unit"}, Case{"99999999999999999999", "too large"},
+        Case{"9999999999999999h", "too large"}, Case{"10S", "unknown unit"}, Case{"+5", "number"}}) {
     INFO(c.text);
     std::string why;
     CHECK_FALSE(parse_duration(c.text, &why).has_value());
@@ -66,11 +66,11 @@ TEST_CASE("parse_size rejects bad input with a reason", "[config][units]") {
     const char* text;
     const char* reason_part;
   };
-  for (auto c : {Case{"", "empty"}, Case{"-1", "negative"}, Case{"-1M", "negative"}, Case{"abc", "number"},
-                 Case{"M", "number"}, Case{"10MB", "unknown unit \"MB\""}, Case{"10kb", "unknown unit"},
-                 Case{"10T", "unknown unit"}, Case{"1.5M", "fractions"}, Case{"10 M B", "unknown unit"},
-                 Case{"18446744073709551616", "too large"}, Case{"17179869184G", "too large"},
-                 Case{"99999999999999999999999", "too large"}}) {
+  for (auto c :
+       {Case{"", "empty"}, Case{"-1", "negative"}, Case{"-1M", "negative"}, Case{"abc", "number"}, Case{"M", "number"},
+        Case{"10MB", "unknown unit \"MB\""}, Case{"10kb", "unknown unit"}, Case{"10T", "unknown unit"},
+        Case{"1.5M", "fractions"}, Case{"10 M B", "unknown unit"}, Case{"18446744073709551616", "too large"},
+        Case{"17179869184G", "too large"}, Case{"99999999999999999999999", "too large"}}) {
     INFO(c.text);
     std::string why;
     CHECK_FALSE(parse_size(c.text, &why).has_value());

@@ -22,6 +22,8 @@ TEST_CASE("HTML error pages say what happened, what to do, and the request id", 
 TEST_CASE("JSON error bodies carry the request id", "[http][error_page]") {
   auto p = render_error(401, Reason::missing_credentials, "credentials needed", true, "abc");
   CHECK(p.content_type == "application/json");
-  CHECK(p.body == "{\"status\":401,\"error\":\"missing_credentials\",\"message\":\"credentials needed\",\"request_id\":\"abc\"}\n");
+  CHECK(
+      p.body ==
+      "{\"status\":401,\"error\":\"missing_credentials\",\"message\":\"credentials needed\",\"request_id\":\"abc\"}\n");
   CHECK(render_error(401, Reason::missing_credentials, "m", true).body.find("request_id") == std::string::npos);
 }

@@ -48,10 +48,9 @@ TEST_CASE("upstream head: hop-by-hop fields, those Connection names and Expect a
       "POST /a?b=c HTTP/1.1\r\nHost: airbyte.example.com\r\nConnection: keep-alive, X-Secret\r\n"
       "Keep-Alive: timeout=5\r\nX-Secret: s\r\nTE: trailers\r\nProxy-Connection: x\r\nExpect: 100-continue\r\n"
       "Content-Length: 3\r\nX-Kept: k\r\n\r\n");
-  CHECK(out ==
-        "POST /a?b=c HTTP/1.1\r\nHost: airbyte.example.com\r\nX-Kept: k\r\n"
-        "X-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: airbyte.example.com\r\n"
-        "X-Real-IP: 203.0.113.5\r\nContent-Length: 3\r\n\r\n");
+  CHECK(out == "POST /a?b=c HTTP/1.1\r\nHost: airbyte.example.com\r\nX-Kept: k\r\n"
+               "X-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: airbyte.example.com\r\n"
+               "X-Real-IP: 203.0.113.5\r\nContent-Length: 3\r\n\r\n");
 }
 
 TEST_CASE("upstream head: X-Forwarded-For appended to, the others replaced", "[head_writer]") {
@@ -59,15 +58,15 @@ TEST_CASE("upstream head: X-Forwarded-For appended to, the others replaced", "[h
       "GET / HTTP/1.1\r\nX-Forwarded-For: 198.51.100.1\r\nHost: a\r\nx-forwarded-for: 198.51.100.2\r\n"
       "X-Forwarded-Proto: http\r\nX-Forwarded-Host: evil\r\nX-Real-IP: 1.2.3.4\r\n\r\n",
       ForwardedBy{"10.0.0.1", "198.51.100.2", "", false});
-  CHECK(out ==
-        "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 198.51.100.1, 198.51.100.2, 10.0.0.1\r\n"
-        "X-Forwarded-Proto: http\r\nX-Forwarded-Host: a\r\nX-Real-IP: 198.51.100.2\r\n\r\n");
+  CHECK(out == "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 198.51.100.1, 198.51.100.2, 10.0.0.1\r\n"
+               "X-Forwarded-Proto: http\r\nX-Forwarded-Host: a\r\nX-Real-IP: 198.51.100.2\r\n\r\n");
 }
 
 TEST_CASE("upstream head: Host kept byte for byte, cookies byte-exact and in order", "[head_writer]") {
   const std::string big(6000, 'c');
   const auto out = upstream_head("GET / HTTP/1.1\r\nhost: Airbyte.Example.COM:8443\r\nCookie: a=1; b=\"x y\"\r\n"
-                                 "cookie: c=" + big + "\r\nCookie: d=%3B;\r\n\r\n");
+                                 "cookie: c=" +
+                                 big + "\r\nCookie: d=%3B;\r\n\r\n");
   CHECK(out.find("\r\nhost: Airbyte.Example.COM:8443\r\nCookie: a=1; b=\"x y\"\r\ncookie: c=" + big +
                  "\r\nCookie: d=%3B;\r\n") != std::string::npos);
   CHECK(out.find("X-Forwarded-Host: Airbyte.Example.COM:8443\r\n") != std::string::npos);
@@ -105,9 +104,8 @@ TEST_CASE("response head: hop-by-hop dropped, Set-Cookie byte-exact, reason phra
                     "Keep-Alive: timeout=4\r\nSet-Cookie: a=1; Path=/; HttpOnly\r\nset-cookie: b=\"2\"; Secure\r\n"
                     "Content-Length: 2\r\n\r\n");
   const auto out = client_response_head(p, ResponseFraming{true, false, false}, nullptr, "");
-  CHECK(out ==
-        "HTTP/1.1 200 Fine\r\nSet-Cookie: a=1; Path=/; HttpOnly\r\nset-cookie: b=\"2\"; Secure\r\n"
-        "Content-Length: 2\r\n\r\n");
+  CHECK(out == "HTTP/1.1 200 Fine\r\nSet-Cookie: a=1; Path=/; HttpOnly\r\nset-cookie: b=\"2\"; Secure\r\n"
+               "Content-Length: 2\r\n\r\n");
 }
 
 TEST_CASE("response head: HSTS replaced when configured, passed when not", "[head_writer]") {
@@ -128,5 +126,6 @@ TEST_CASE("response head: framing (close, re-chunked, tunnel) and X-Request-Id",
   auto ws = response("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
                      "Sec-WebSocket-Accept: x\r\n\r\n");
   CHECK(client_response_head(ws, ResponseFraming{false, true, false}, nullptr, "") ==
-        "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: x\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n");
+        "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: x\r\nConnection: upgrade\r\nUpgrade: "
+        "websocket\r\n\r\n");
 }

@@ -1,13 +1,13 @@
 // net::Stream over a loopback TCP pair: reads and writes, the deadline that
 // ends a pending read with a timeout, the non-waiting read, and close.
-#include "net/stream.hpp"
 #include "loopback.hpp"
+#include "net/stream.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>

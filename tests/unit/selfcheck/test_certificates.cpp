@@ -32,11 +32,11 @@ PkeyPtr rsa_key(unsigned bits) { return PkeyPtr(EVP_RSA_gen(bits), EVP_PKEY_free
 struct CertSpec {
   std::string cn = "airbyte.example.com";
   std::vector<std::string> dns{"airbyte.example.com"};
-  long not_before = -3600;            // seconds from now
-  long not_after = 90L * 86400;       // seconds from now
+  long not_before = -3600;       // seconds from now
+  long not_after = 90L * 86400;  // seconds from now
   const EVP_MD* md = EVP_sha256();
-  PkeyPtr key;                        // the certificate's key (default: fresh EC P-256)
-  X509* issuer = nullptr;             // nullptr: self-signed
+  PkeyPtr key;             // the certificate's key (default: fresh EC P-256)
+  X509* issuer = nullptr;  // nullptr: self-signed
   EVP_PKEY* issuer_key = nullptr;
   bool ca = false;
 };
@@ -51,8 +51,7 @@ X509Ptr make_cert(CertSpec& s) {
   X509_gmtime_adj(X509_getm_notAfter(x.get()), s.not_after);
   X509_set_pubkey(x.get(), s.key.get());
   X509_NAME* name = X509_get_subject_name(x.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(s.cn.c_str()), -1, -1,
-                             0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(s.cn.c_str()), -1, -1, 0);
   X509_set_issuer_name(x.get(), s.issuer ? X509_get_subject_name(s.issuer) : name);
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
@@ -66,7 +65,9 @@ X509Ptr make_cert(CertSpec& s) {
   add(NID_basic_constraints, s.ca ? "critical,CA:TRUE" : "CA:FALSE");
   if (!s.dns.empty()) {
     std::string san;
-    for (const auto& d : s.dns) san += (san.empty() ? "" : ",") + std::string(d.find_first_not_of("0123456789.") == std::string::npos ? "IP:" : "DNS:") + d;
+    for (const auto& d : s.dns)
+      san += (san.empty() ? "" : ",") +
+             std::string(d.find_first_not_of("0123456789.") == std::string::npos ? "IP:" : "DNS:") + d;
     add(NID_subject_alt_name, san);
   }
   if (!X509_sign(x.get(), s.issuer_key ? s.issuer_key : s.key.get(), s.md)) throw std::runtime_error("sign");
@@ -140,7 +141,8 @@ Setup with_cert(CertSpec spec, const std::string& chain_extra = "") {
   l.tls->private_key = "/tls/tls.key";
   l.tls->min_version = "1.3";
   s.cfg.listen = {l};
-  s.cfg.auth.users = {{"alice", "$6$Qq7LwT2m$vUKOsRBDCLS1mgx/hflGwAYFQwfdaXCYVUUF6tIym.VItLC2ITOO5HlzEdvljx.saiqkNUnabfJdoj54wkgxz."}};
+  s.cfg.auth.users = {
+      {"alice", "$6$Qq7LwT2m$vUKOsRBDCLS1mgx/hflGwAYFQwfdaXCYVUUF6tIym.VItLC2ITOO5HlzEdvljx.saiqkNUnabfJdoj54wkgxz."}};
   return s;
 }
 
@@ -299,8 +301,8 @@ TEST_CASE("SNI certificates are checked, including TLS_CERT_NAME_MISMATCH", "[se
   s.probe.files["/tls/other.crt"] = pem(x.get());
   s.probe.files["/tls/other.key"] = pem(sni.key.get());
   s.probe.modes["/tls/other.key"] = 0600;
-  s.cfg.listen[0].tls->sni.push_back({{"other.example.com", "x.apps.example.com", "*.apps.example.com"},
-                                      "/tls/other.crt", "/tls/other.key"});
+  s.cfg.listen[0].tls->sni.push_back(
+      {{"other.example.com", "x.apps.example.com", "*.apps.example.com"}, "/tls/other.crt", "/tls/other.key"});
   auto fs = run(s);
   REQUIRE(has(fs, "TLS_CERT_EXPIRED", Severity::critical));
   CHECK(find(fs, "TLS_CERT_EXPIRED")->finding.find("sni[0]") != std::string::npos);

@@ -10,13 +10,13 @@
 
 #include "fake_probe.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <set>
-#include <sys/stat.h>
-#include <unistd.h>
 
 using namespace airgate;
 using namespace airgate::selfcheck;
@@ -34,8 +34,10 @@ config::Listener listener(const std::string& host, std::uint16_t port, bool tls 
   l.host = host;
   l.port = port;
   l.address = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
-  if (!tls) l.tls.reset();
-  else l.tls = config::Tls{};
+  if (!tls)
+    l.tls.reset();
+  else
+    l.tls = config::Tls{};
   return l;
 }
 
@@ -99,7 +101,8 @@ TEST_CASE("every emitted id is in the catalog and every finding has a fix", "[se
     CHECK(f.fix.find('\n') == std::string::npos);
   }
   // ordered critical, warning, info
-  CHECK(std::is_sorted(fs.begin(), fs.end(), [](const Finding& a, const Finding& b) { return a.severity > b.severity; }));
+  CHECK(
+      std::is_sorted(fs.begin(), fs.end(), [](const Finding& a, const Finding& b) { return a.severity > b.severity; }));
 }
 
 TEST_CASE("AUTH_NONE", "[selfcheck]") {
@@ -156,9 +159,7 @@ TEST_CASE("AUTH_DISABLED_BY_ENV", "[selfcheck]") {
     c.listen = {listener("127.0.0.1", 8443, true)};
     CHECK(has(run(c), "AUTH_DISABLED_BY_ENV", Severity::info));
   }
-  SECTION("absent when not disabled") {
-    CHECK(absent(run(clean()), "AUTH_DISABLED_BY_ENV"));
-  }
+  SECTION("absent when not disabled") { CHECK(absent(run(clean()), "AUTH_DISABLED_BY_ENV")); }
 }
 
 TEST_CASE("AUTH_DEFAULT_CREDENTIALS from the environment", "[selfcheck]") {
@@ -203,9 +204,7 @@ TEST_CASE("AUTH_DEFAULT_CREDENTIALS from hashes (what an attacker tries first)",
     p.files["/etc/htpasswd"] = "airbyte:" + access::apr1_crypt("password", "abcdefgh") + "\n";
     CHECK(has(run(c, p), "AUTH_DEFAULT_CREDENTIALS", Severity::critical));
   }
-  SECTION("not for a strong password") {
-    CHECK(absent(run(c), "AUTH_DEFAULT_CREDENTIALS"));
-  }
+  SECTION("not for a strong password") { CHECK(absent(run(c), "AUTH_DEFAULT_CREDENTIALS")); }
 }
 
 TEST_CASE("AUTH_PASSWORD_EQUALS_USER", "[selfcheck]") {
@@ -452,10 +451,31 @@ TEST_CASE("UPSTREAM_PLAIN_REMOTE", "[selfcheck]") {
 TEST_CASE("address classification", "[selfcheck]") {
   for (const char* a : {"8.8.8.8", "93.184.216.34", "2a00:1450:4001::1", "2606:4700::1111", "::ffff:8.8.8.8"})
     CHECK(is_public(a));
-  for (const char* a : {"10.1.1.1", "172.16.0.1", "172.31.255.255", "192.168.1.1", "127.0.0.1", "169.254.0.1",
-                        "100.64.0.1", "100.127.255.255", "0.0.0.0", "224.0.0.1", "255.255.255.255", "192.0.2.2",
-                        "198.51.100.7", "203.0.113.9", "198.18.0.1", "::", "::1", "fe80::1", "fd00::2", "fc00::1",
-                        "ff02::1", "2001:db8::1", "::ffff:10.0.0.1", "not-an-ip", ""})
+  for (const char* a : {"10.1.1.1",
+                        "172.16.0.1",
+                        "172.31.255.255",
+                        "192.168.1.1",
+                        "127.0.0.1",
+                        "169.254.0.1",
+                        "100.64.0.1",
+                        "100.127.255.255",
+                        "0.0.0.0",
+                        "224.0.0.1",
+                        "255.255.255.255",
+                        "192.0.2.2",
+                        "198.51.100.7",
+                        "203.0.113.9",
+                        "198.18.0.1",
+                        "::",
+                        "::1",
+                        "fe80::1",
+                        "fd00::2",
+                        "fc00::1",
+                        "ff02::1",
+                        "2001:db8::1",
+                        "::ffff:10.0.0.1",
+                        "not-an-ip",
+                        ""})
     CHECK_FALSE(is_public(a));
   CHECK(is_public("172.32.0.1"));
   CHECK(is_public("100.128.0.1"));

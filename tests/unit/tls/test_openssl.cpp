@@ -44,7 +44,9 @@ std::string pem_text(Write write) {
   return std::string(data, static_cast<std::size_t>(n));
 }
 
-std::string cert_pem(X509* x) { return pem_text([x](BIO* b) { return PEM_write_bio_X509(b, x); }); }
+std::string cert_pem(X509* x) {
+  return pem_text([x](BIO* b) { return PEM_write_bio_X509(b, x); });
+}
 
 std::string cn_of(X509* x) {
   char buf[128] = {};
@@ -99,8 +101,8 @@ TEST_CASE("read_certificate_chain of text without a certificate is empty", "[tls
 
 TEST_CASE("read_private_key reads a plain key and refuses an encrypted one", "[tls][openssl]") {
   PkeyPtr key = ec_key();
-  std::string plain =
-      pem_text([&](BIO* b) { return PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr); });
+  std::string plain = pem_text(
+      [&](BIO* b) { return PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr); });
   PkeyPtr read = read_private_key(plain);
   REQUIRE(read);
   CHECK(EVP_PKEY_eq(read.get(), key.get()) == 1);
@@ -130,8 +132,8 @@ TEST_CASE("load_certificate_chain and load_private_key name the file in their er
       pem_text([&](BIO* b) { return PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr); }));
   CHECK(load_private_key(key_file.path));
   CHECK_THROWS_WITH(load_private_key(missing), "cannot read private key " + missing + ": No such file or directory");
-  CHECK_THROWS_WITH(load_private_key(cert.path), "private key " + cert.path +
-                                                     " holds no PEM private key (encrypted keys are not supported)");
+  CHECK_THROWS_WITH(load_private_key(cert.path),
+                    "private key " + cert.path + " holds no PEM private key (encrypted keys are not supported)");
 }
 
 TEST_CASE("openssl_error reports the oldest queued error and clears the queue", "[tls][openssl]") {

@@ -1,8 +1,8 @@
 // upstream::exchange against a scripted upstream on a loopback acceptor in
 // this process: interim responses skipped, a stale pooled connection retried
 // once, and the Reason of each way it fails.
-#include "upstream/exchange.hpp"
 #include "../net/loopback.hpp"
+#include "upstream/exchange.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>

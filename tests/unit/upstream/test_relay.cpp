@@ -1,9 +1,9 @@
 // The body relay (upstream/relay.hpp) between two loopback TCP pairs: bodies
 // go socket -> fixed buffer -> socket, framed as they came or re-chunked.
-#include "upstream/relay.hpp"
+#include "../net/loopback.hpp"
 #include "http/request_head.hpp"
 #include "upstream/exchange.hpp"
-#include "../net/loopback.hpp"
+#include "upstream/relay.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
@@ -81,7 +81,10 @@ std::string chunked(const std::string& body, std::size_t piece) {
   for (std::size_t at = 0; at < body.size(); at += piece) {
     const auto part = body.substr(at, piece);
     char hex[16];
-    out.append(hex, std::to_chars(hex, hex + sizeof hex, part.size(), 16).ptr).append("\r\n").append(part).append("\r\n");
+    out.append(hex, std::to_chars(hex, hex + sizeof hex, part.size(), 16).ptr)
+        .append("\r\n")
+        .append(part)
+        .append("\r\n");
   }
   return out + "0\r\n\r\n";
 }
@@ -147,9 +150,9 @@ TEST_CASE("relay: a chunked request body is decoded and sent on chunked", "[rela
   RelayBuffer buffer(pool);
   const std::string body = pattern(2 * BufferPool::kSize + 777);
   airgate::http::RequestParser parser;
-  REQUIRE_FALSE(airgate::http::parse_request_head(
-                    "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", parser)
-                    .failure);
+  REQUIRE_FALSE(
+      airgate::http::parse_request_head("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", parser)
+          .failure);
   beast::flat_buffer client_buffer;
   asio::co_spawn(w.io, send(w.client_peer, chunked(body, 10000)), asio::detached);
   airgate::config::Limits limits;
@@ -175,17 +178,17 @@ TEST_CASE("relay: a chunked request body over max_body_size stops as too large",
   BufferPool pool;
   RelayBuffer buffer(pool);
   airgate::http::RequestParser parser;
-  REQUIRE_FALSE(airgate::http::parse_request_head(
-                    "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", parser)
-                    .failure);
+  REQUIRE_FALSE(
+      airgate::http::parse_request_head("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", parser)
+          .failure);
   beast::flat_buffer client_buffer;
   airgate::config::Limits limits;
   limits.max_body_size = 1000;
   // Two chunks of 600: the running total crosses the limit on the second.
   asio::co_spawn(w.io, send(w.client_peer, chunked(pattern(1200), 600)), asio::detached);
   airgate::config::Upstream up;
-  auto outcome = airgate::test::run(w.io, relay_request_body(w.client, client_buffer, parser, w.upstream, buffer,
-                                                             limits, up));
+  auto outcome = airgate::test::run(
+      w.io, relay_request_body(w.client, client_buffer, parser, w.upstream, buffer, limits, up));
   CHECK(outcome.result == RelayResult::too_large);
   CHECK_FALSE(outcome.complete);
   CHECK(outcome.bytes > limits.max_body_size);
@@ -242,6 +245,6 @@ TEST_CASE("relay buffers: a pooled buffer goes back to its pool and is reused", 
     b->commit(asio::buffer_copy(b->prepare(10), asio::buffer("0123456789", 10)));
   }
   PooledFlatBuffer reused(flat);
-  CHECK(reused->size() == 0);                                    // cleared when given back
+  CHECK(reused->size() == 0);                                 // cleared when given back
   CHECK(reused->capacity() >= 2 * FlatBufferPool::kReserve);  // its storage kept
 }
