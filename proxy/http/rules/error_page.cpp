@@ -44,7 +44,7 @@ std::string_view what_to_do(int status) {
     case 411: return "The program sending this request must give its length.";
     case 413: return "Try a smaller file, or ask your administrator to raise the upload limit.";
     case 417: return "Try again without the Expect header.";
-    case 429: return "Too many attempts. Wait a few minutes, then try again.";
+    case 429: return "Wait a little, then try again.";
     case 431: return "Clear this site's cookies in your browser, then try again.";
     case 502:
     case 503:
@@ -69,11 +69,8 @@ ErrorPage render_error(int status, core::Reason reason, std::string_view message
     return page;
   }
   const std::string title = std::to_string(status) + " " + std::string(status_text(status));
-  // The message is shared with the log and JSON, which start in lower case; a page reads as sentences.
-  std::string sentence(message);
-  if (!sentence.empty() && sentence[0] >= 'a' && sentence[0] <= 'z') sentence[0] = static_cast<char>(sentence[0] - 32);
-  std::string b = "<h1>" + title + "</h1>\n<p>" + html_escape(sentence) + "</p>\n<p>" +
-                  html_escape(what_to_do(status)) + "</p>\n<p class=\"meta\">airgate";
+  std::string b = "<h1>" + title + "</h1>\n<p>" + html_escape(message) + "</p>\n<p>" + html_escape(what_to_do(status)) +
+                  "</p>\n<p class=\"meta\">airgate";
   if (!request_id.empty()) b += " &middot; request <code>" + html_escape(request_id) + "</code>";
   b += "</p>\n";
   page.content_type = "text/html; charset=utf-8";
