@@ -1,15 +1,10 @@
 #include "access/credential_cache.hpp"
 
-// The low-level SHA-256 API lets the keyed HMAC state be copied as a plain
-// struct, which keeps a cache lookup far cheaper than a one-shot HMAC().
-#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -17,54 +12,34 @@
 
 namespace airgate::access {
 
-CredentialCache::CredentialCache(std::size_t max_entries, Clock::duration ttl)
-    : max_entries_(max_entries == 0 ? 1 : max_entries), ttl_(ttl) {
-  if (RAND_bytes(secret_.data(), static_cast<int>(secret_.size())) != 1)
+namespace {
+
+// A random per-instance HMAC key: the cache keys are useless outside this process.
+HmacSha256 random_key() {
+  std::array<unsigned char, 32> secret{};
+  if (RAND_bytes(secret.data(), static_cast<int>(secret.size())) != 1)
     throw std::runtime_error("cannot seed the credential cache key (RAND_bytes failed)");
-  static_assert(sizeof(SHA256_CTX) <= sizeof(inner_state_));
-  unsigned char pad[SHA256_CBLOCK];
-  for (unsigned char x : {0x36, 0x5c}) {
-    std::fill(std::begin(pad), std::end(pad), x);
-    for (std::size_t i = 0; i < secret_.size(); ++i) pad[i] ^= secret_[i];
-    SHA256_CTX ctx;
-    SHA256_Init(&ctx);
-    SHA256_Update(&ctx, pad, sizeof pad);
-    std::memcpy(x == 0x36 ? inner_state_.data() : outer_state_.data(), &ctx, sizeof ctx);
-    OPENSSL_cleanse(&ctx, sizeof ctx);
-  }
-  OPENSSL_cleanse(pad, sizeof pad);
+  HmacSha256 key(std::string_view(reinterpret_cast<const char*>(secret.data()), secret.size()));
+  OPENSSL_cleanse(secret.data(), secret.size());
+  return key;
 }
 
-CredentialCache::~CredentialCache() {
-  OPENSSL_cleanse(secret_.data(), secret_.size());
-  OPENSSL_cleanse(inner_state_.data(), inner_state_.size());
-  OPENSSL_cleanse(outer_state_.data(), outer_state_.size());
-}
+}  // namespace
+
+CredentialCache::CredentialCache(std::size_t max_entries, Clock::duration ttl)
+    : mac_(random_key()), max_entries_(max_entries == 0 ? 1 : max_entries), ttl_(ttl) {}
+
+CredentialCache::~CredentialCache() = default;
 
 std::string CredentialCache::key(std::string_view user, std::string_view password) const {
-  std::string msg;
-  msg.reserve(4 + user.size() + password.size());
-  auto n = static_cast<std::uint32_t>(user.size());
-  msg += static_cast<char>((n >> 24) & 0xff);
-  msg += static_cast<char>((n >> 16) & 0xff);
-  msg += static_cast<char>((n >> 8) & 0xff);
-  msg += static_cast<char>(n & 0xff);
-  msg += user;
-  msg += password;
-  // HMAC-SHA256(secret, msg) from the precomputed pad states (RFC 2104).
-  unsigned char inner[SHA256_DIGEST_LENGTH];
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256_CTX ctx;
-  std::memcpy(&ctx, inner_state_.data(), sizeof ctx);
-  SHA256_Update(&ctx, msg.data(), msg.size());
-  SHA256_Final(inner, &ctx);
-  std::memcpy(&ctx, outer_state_.data(), sizeof ctx);
-  SHA256_Update(&ctx, inner, sizeof inner);
-  SHA256_Final(md, &ctx);
-  OPENSSL_cleanse(msg.data(), msg.size());
-  OPENSSL_cleanse(&ctx, sizeof ctx);
-  const unsigned int len = sizeof md;
-  return std::string(reinterpret_cast<const char*>(md), len);
+  // (len(user) as 4 bytes big-endian, user, password): ("ab", "c") and ("a", "bc") differ.
+  const auto n = static_cast<std::uint32_t>(user.size());
+  const char len[4] = {static_cast<char>((n >> 24) & 0xff), static_cast<char>((n >> 16) & 0xff),
+                       static_cast<char>((n >> 8) & 0xff), static_cast<char>(n & 0xff)};
+  auto md = mac_.mac({std::string_view(len, sizeof len), user, password});
+  std::string out(reinterpret_cast<const char*>(md.data()), md.size());
+  OPENSSL_cleanse(md.data(), md.size());
+  return out;
 }
 
 bool CredentialCache::contains(const std::string& key, Clock::time_point now) {

@@ -10,7 +10,8 @@
 // Thread-safe (one mutex, O(1) critical sections).
 #pragma once
 
-#include <array>
+#include "access/hmac.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <list>
@@ -46,11 +47,7 @@ class CredentialCache {
     Clock::time_point expires;
     std::list<std::string>::iterator order;
   };
-  std::array<unsigned char, 32> secret_{};
-  // HMAC-SHA256 state after absorbing (secret ^ ipad) and (secret ^ opad):
-  // each key() copies them instead of setting up an HMAC context.
-  std::array<unsigned char, 128> inner_state_{};
-  std::array<unsigned char, 128> outer_state_{};
+  HmacSha256 mac_;
   std::size_t max_entries_;
   Clock::duration ttl_;
   mutable std::mutex mu_;
