@@ -323,7 +323,27 @@ config = [
     b"\t\n",
 ]
 
+# first byte: 0 form body, 1 request target (rd), 2 Cookie header, 3 session token
+browser = [
+    b"\x00username=alice&password=p%40ss+word&rd=%2Fworkspaces&csrf=abc",
+    b"\x00a=%&b=%zz&c=%4",
+    b"\x00" + b"&".join(b"f%d=%d" % (i, i) for i in range(20)),
+    b"\x01/.airgate/login?rd=%2Fworkspaces%2F1%3Fx%3D1",
+    b"\x01/.airgate/login?rd=%2F%2Fevil.com",
+    b"\x01/.airgate/login?rd=%2F%5Cevil.com&rd=/x",
+    b"\x01/connections?tab=1#frag",
+    b"\x01//evil.com/\\x",
+    b"\x02airbyte_ui=1; __Host-airgate_session=v1.abc.def; theme=dark",
+    b"\x02__Host-airgate_session=v1.x.y",
+    b"\x02a=1;b=2;;  c=%20 ",
+    b"\x02x__Host-airgate_session=1; __Host-airgate_session",
+    b"\x03v1.AQIDBAUGBwgJCgsMDQ4PEAAAAABlU_EAAAAAAGVUQpAAAAAAZVPxAAAAAAAAAAAAAAAAAAAAAABhbGljZQ.AAAA",
+    b"\x03v1..",
+    b"\x03v2.abc.def",
+]
+
 corpora = {
+    "fuzz_browser": browser,
     "fuzz_request_head": request_head,
     "fuzz_chunked_body": chunked_body,
     "fuzz_response_head": response_head,
