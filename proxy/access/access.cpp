@@ -130,7 +130,13 @@ Evaluation AccessControl::evaluate(const AccessInput& in) {
     }
   }
 
-  // Basic auth.
+  // Basic auth: a valid session first (no hash, no header parsing), for a
+  // user who is still in this snapshot's users.
+  if (!in.session_user.empty() && m.users.count(std::string(in.session_user))) {
+    d.reason = core::Reason::session;
+    d.user = std::string(in.session_user);
+    return ev;
+  }
   BasicCredential cred;
   if (d.credential_in_proxy_authorization) {
     cred = parse_basic(in.proxy_authorization);

@@ -59,6 +59,9 @@ struct AccessInput {
   std::string_view authorization;        // value of Authorization, empty when absent
   std::string_view proxy_authorization;  // value of Proxy-Authorization, empty when absent
   Clock::time_point now = Clock::now();
+  // The user of a valid browser session cookie (access/sessions.hpp), empty
+  // when none: it passes the basic check like a verified credential.
+  std::string_view session_user;
 };
 
 enum class Outcome {

@@ -51,15 +51,17 @@ std::string remove_cookie(std::string_view header, std::string_view name, bool* 
   return any ? out : std::string(header);
 }
 
-std::string session_set_cookie(std::string_view name, std::string_view value, std::chrono::seconds max_age,
-                               std::string_view same_site) {
+std::string session_set_cookie(std::string_view name, std::string_view value,
+                               std::optional<std::chrono::seconds> max_age, std::string_view same_site) {
   std::string c(name);
   c += '=';
   c += value;
   c += "; Path=/; Secure; HttpOnly; SameSite=";
   c += same_site;
-  c += "; Max-Age=";
-  c += std::to_string(max_age.count() > 0 ? max_age.count() : 0);
+  if (max_age) {
+    c += "; Max-Age=";
+    c += std::to_string(max_age->count() > 0 ? max_age->count() : 0);
+  }
   return c;
 }
 

@@ -24,7 +24,11 @@ std::string remove_cookie(std::string_view header, std::string_view name, bool* 
 // `Set-Cookie` values. `__Host-` cookies must be Secure, Path=/ and carry no
 // Domain (RFC 6265bis §4.1.3.2): the browser then refuses any attempt by a
 // sibling subdomain or a plain-HTTP page to set or shadow them.
-std::string session_set_cookie(std::string_view name, std::string_view value, std::chrono::seconds max_age,
+// Without `max_age` the cookie ends when the browser closes (what closing the
+// browser did to a Basic login); the session's own ttl and idle limit apply
+// either way.
+std::string session_set_cookie(std::string_view name, std::string_view value,
+                               std::optional<std::chrono::seconds> max_age = std::nullopt,
                                std::string_view same_site = "Lax");
 std::string session_clear_cookie(std::string_view name);
 

@@ -56,8 +56,14 @@ struct Listener {
   std::optional<std::string> redirect_to_https;  // origin, no trailing slash
 };
 
+// An upstream 401 with `WWW-Authenticate: Basic` answered to a browser's
+// script (a fetch, not a navigation) would make the browser show its native
+// sign-in dialog over the app: strip removes that header, pass keeps it.
+enum class BasicChallenge { strip, pass };
+
 struct Upstream {
   UpstreamUrl url;
+  BasicChallenge browser_basic_challenge = BasicChallenge::strip;
   std::optional<std::string> ca_file;
   Duration connect_timeout = std::chrono::seconds(10);
   Duration read_timeout = std::chrono::seconds(3600);
@@ -106,6 +112,17 @@ struct Throttle {
 
 enum class Satisfy { any, all };
 
+// Browser sessions: a cookie issued after a successful login on a TLS
+// listener, standing in for the Basic credential afterwards.
+struct Session {
+  bool enabled = true;
+  // At least 32 bytes; unset: a random secret per process start (sessions end
+  // on restart, not on reload).
+  std::optional<std::string> secret_file;
+  Duration ttl = std::chrono::hours(12);          // absolute lifetime
+  Duration idle_timeout = std::chrono::hours(1);  // sliding; 0 = none
+};
+
 struct Auth {
   std::string realm = "Welcome to Airbyte";
   std::optional<std::string> users_file;
@@ -116,12 +133,14 @@ struct Auth {
   bool forward_authorization = false;
   std::vector<std::string> public_paths;
   Throttle throttle;
+  Session session;
   // Set by the environment overlay when BASIC_AUTH_USERNAME and
   // BASIC_AUTH_PASSWORD are both present and empty: auth explicitly disabled.
   bool disabled_by_env = false;
   // The plain-text password from the environment, kept only so the self-check
   // can judge its strength; never logged.
   std::optional<std::string> env_password;
+  std::string env_user;  // the user env_password belongs to
 };
 
 struct Headers {

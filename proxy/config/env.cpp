@@ -66,6 +66,7 @@ void add_env_user(Config& cfg, const std::string& name, const std::string& pw, s
               users.end());
   users.push_back(BasicUser{name, hash, HashScheme::bcrypt});
   cfg.auth.env_password = pw;
+  cfg.auth.env_user = name;
 }
 
 // BASIC_AUTH_USERNAME with BASIC_AUTH_PASSWORD or BASIC_AUTH_PASSWORD_FILE.

@@ -96,6 +96,13 @@ void parse_auth(Reader& rd, const Val& v, Auth& out) {
         out.public_paths.push_back(std::move(s));
     }
   }
+  if (auto s = f.get("session")) {
+    const Fields sf = rd.fields(*s, "session");
+    if (auto e = sf.get("enabled")) rd.read_bool(*e, out.session.enabled);
+    if (auto p = sf.get("secret_file")) rd.read_opt_path(*p, out.session.secret_file);
+    if (auto t = sf.get("ttl")) rd.read_duration(*t, false, out.session.ttl);
+    if (auto i = sf.get("idle_timeout")) rd.read_duration(*i, true, out.session.idle_timeout);
+  }
   if (auto t = f.get("throttle")) {
     const Fields tf = rd.fields(*t, "throttle");
     if (auto m = tf.get("max_failures")) rd.read_count(*m, 0, 1000000, out.throttle.max_failures);

@@ -21,6 +21,8 @@ void parse_upstream(Reader& rd, const Val& v, Upstream& out) {
   if (auto d = f.get("read_timeout")) rd.read_duration(*d, false, out.read_timeout);
   if (auto d = f.get("send_timeout")) rd.read_duration(*d, false, out.send_timeout);
   if (auto n = f.get("max_idle_connections")) rd.read_count(*n, 0, 1000000, out.max_idle_connections);
+  if (auto b = f.get("browser_basic_challenge"))
+    rd.read_enum(*b, {{"strip", BasicChallenge::strip}, {"pass", BasicChallenge::pass}}, out.browser_basic_challenge);
 }
 
 void parse_routes(Reader& rd, const Val& v, Config& cfg) {

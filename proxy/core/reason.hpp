@@ -17,6 +17,7 @@ enum class Reason {
   no_checks,
   allowlist,
   basic_auth,
+  session,  // a valid browser session cookie stood in for the Basic credential
   // Access denied (metric family auth_failure).
   missing_credentials,
   malformed_credentials,
@@ -58,6 +59,7 @@ constexpr std::string_view log_word(Reason r) {
     case Reason::no_checks: return "no_checks";
     case Reason::allowlist: return "allowlist";
     case Reason::basic_auth: return "basic_auth";
+    case Reason::session: return "session";
     case Reason::missing_credentials: return "missing_credentials";
     case Reason::malformed_credentials: return "malformed_credentials";
     case Reason::unknown_user: return "unknown_user";
@@ -111,7 +113,8 @@ constexpr int default_status(Reason r) {
     case Reason::public_path:
     case Reason::no_checks:
     case Reason::allowlist:
-    case Reason::basic_auth: return 0;
+    case Reason::basic_auth:
+    case Reason::session: return 0;
     case Reason::missing_credentials:
     case Reason::malformed_credentials:
     case Reason::unknown_user:

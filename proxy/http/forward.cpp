@@ -159,8 +159,12 @@ asio::awaitable<Step> Session::respond(Exchange& ex, Forwarding& fw) {
   const bool rechunk = response_has_body && !has_length && ex.log.version == 11;
   if (response_has_body && !has_length && !rechunk) client_keep = false;
   const std::string* hsts = cfg.headers.hsts && listener_.tls ? &*cfg.headers.hsts : nullptr;
+  // An upstream 401 challenge answered to a browser's script would raise the
+  // browser's native sign-in dialog over the app (upstream.browser_basic_challenge).
+  const bool strip_challenge = status == 401 && ex.browser_script &&
+                               up.browser_basic_challenge == config::BasicChallenge::strip;
   const std::string response_head = client_response_head(res, ResponseFraming{client_keep, tunnel, rechunk}, hsts,
-                                                         ex.request_id);
+                                                         ex.request_id, ex.set_cookie, strip_challenge);
   ex.log.status = status;
   ex.keep_alive = client_keep;
 

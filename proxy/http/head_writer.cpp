@@ -1,5 +1,9 @@
 #include "http/head_writer.hpp"
 
+#include "access/credentials.hpp"
+#include "access/session_cookie.hpp"
+#include "access/session_token.hpp"
+
 #include "http/fields.hpp"
 #include "http/rules/headers.hpp"
 
@@ -48,6 +52,11 @@ std::string upstream_request_head(const bhttp::request_header<>& req, const Requ
         (replace_host && beast::iequals(name, kXForwardedHost)) || (replace_id && beast::iequals(name, kXRequestId)) ||
         rules::must_strip(name, named))
       continue;
+    if (f.name() == bhttp::field::cookie && f.value().find(access::kSessionCookie) != std::string_view::npos) {
+      const std::string rest = access::remove_cookie(f.value(), access::kSessionCookie);
+      if (!rest.empty()) out.append(name).append(": ").append(rest).append("\r\n");
+      continue;
+    }
     out.append(name).append(": ").append(f.value()).append("\r\n");
   }
   out.append(kXForwardedFor).append(": ").append(rules::append_forwarded_for(xff, by.peer)).append("\r\n");
@@ -65,7 +74,8 @@ std::string upstream_request_head(const bhttp::request_header<>& req, const Requ
 }
 
 std::string client_response_head(const bhttp::response_header<>& res, const ResponseFraming& framing,
-                                 const std::string* hsts, std::string_view request_id) {
+                                 const std::string* hsts, std::string_view request_id, std::string_view set_cookie,
+                                 bool strip_basic_challenge) {
   const bool replace_id = !request_id.empty();
   const std::vector<std::string> named = connection_named(res);
   std::string out;
@@ -77,8 +87,11 @@ std::string client_response_head(const bhttp::response_header<>& res, const Resp
     if (hsts && f.name() == bhttp::field::strict_transport_security) continue;
     const auto name = f.name_string();
     if ((replace_id && beast::iequals(name, kXRequestId)) || rules::must_strip(name, named)) continue;
+    if (strip_basic_challenge && f.name() == bhttp::field::www_authenticate && access::is_basic_scheme(f.value()))
+      continue;
     out.append(name).append(": ").append(f.value()).append("\r\n");
   }
+  if (!set_cookie.empty()) out.append("Set-Cookie: ").append(set_cookie).append("\r\n");
   if (hsts) out.append("Strict-Transport-Security: ").append(*hsts).append("\r\n");
   if (replace_id) out.append(kXRequestId).append(": ").append(request_id).append("\r\n");
   if (framing.chunked) out.append("Transfer-Encoding: chunked\r\n");

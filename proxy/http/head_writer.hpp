@@ -34,8 +34,10 @@ struct RequestFraming {
 // and Expect (answered by airgate) dropped; X-Forwarded-For appended to,
 // X-Forwarded-Proto/-Host, X-Real-IP and X-Request-Id replaced; one
 // Content-Length (identical duplicates, accepted by RFC 9110 §8.6, leave as
-// one), or chunked framing, or the Upgrade handshake. Host and every other
-// field (Cookie included) pass byte for byte, in their order.
+// one), or chunked framing, or the Upgrade handshake. airgate's own session
+// cookie is removed from Cookie fields (a field left empty is dropped); Host
+// and every other field (every other cookie included) pass byte for byte, in
+// their order.
 std::string upstream_request_head(const bhttp::request_header<>& req, const RequestFraming& framing,
                                   const ForwardedBy& by);
 
@@ -51,8 +53,12 @@ struct ResponseFraming {
 // (`request_id`, when not empty) replaced; the body framed as the upstream
 // framed it (Content-Length), chunked (re-framed), or by the end of the
 // connection (Connection: close); or the Upgrade handshake of a tunnel.
-// Set-Cookie and every other field pass byte for byte.
+// Set-Cookie and every other field pass byte for byte. `set_cookie`, when
+// not empty, is one more Set-Cookie of airgate's own (the session cookie);
+// `strip_basic_challenge` drops `WWW-Authenticate: Basic ...` fields (a
+// browser's script must not raise the native sign-in dialog).
 std::string client_response_head(const bhttp::response_header<>& res, const ResponseFraming& framing,
-                                 const std::string* hsts, std::string_view request_id);
+                                 const std::string* hsts, std::string_view request_id, std::string_view set_cookie = {},
+                                 bool strip_basic_challenge = false);
 
 }  // namespace airgate::http

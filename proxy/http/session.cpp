@@ -16,9 +16,11 @@
 #include "access/client_address.hpp"
 #include "access/credentials.hpp"
 #include "access/proxy_protocol.hpp"
+#include "access/session_cookie.hpp"
 #include "config/units.hpp"
 #include "core/ids.hpp"
 #include "http/fields.hpp"
+#include "http/rules/browser.hpp"
 #include "http/rules/error_page.hpp"
 #include "net/ip.hpp"
 
@@ -40,6 +42,13 @@ using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 using Clock = Session::Clock;
 using core::Reason;
+
+namespace {
+// Session cookies carry Unix seconds (they must mean the same on every replica).
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kIdleRead = 2 * 1024;
 
@@ -362,11 +371,40 @@ asio::awaitable<Step> Session::check_access(Exchange& ex) {
   const std::string path(req.target().substr(0, req.target().find('?')));
   access::AccessInput in{ex.client_ip, path, field_or_empty(req, bhttp::field::authorization),
                          field_or_empty(req, bhttp::field::proxy_authorization), Clock::now()};
+  check_session(ex);
+  in.session_user = ex.session_user;
   auto ev = ac.evaluate(in);
   if (!ev.pending) co_return apply_access(ex, ev.decision);
   auto& pending = *ev.pending;
   const bool ok = co_await run_blocking([&ac, &pending] { return ac.verify(pending); });
   co_return apply_access(ex, ac.complete(std::move(ev), ok, Clock::now()));
+}
+
+// The session cookie, on TLS listeners with sessions on: its user stands in
+// for the Basic credential; a cookie due for its sliding refresh is re-issued
+// with the response. A tampered, expired or revoked cookie counts as none.
+void Session::check_session(Exchange& ex) {
+  const auto& req = parser_->get();
+  const std::string_view mode = field_or_empty(req, "Sec-Fetch-Mode");
+  ex.browser = rules::is_browser_request(mode);
+  // A navigation of any method (a form POST too) shows its answer as the
+  // page, where the browser's own dialog is expected; a script's request does not.
+  ex.browser_script = ex.browser && mode != "navigate";
+  const auto* sessions = ex.rt->sessions.get();
+  if (!sessions || !listener_.tls) return;
+  for (auto it = req.find(bhttp::field::cookie); it != req.end() && it->name() == bhttp::field::cookie; ++it) {
+    auto token = access::find_cookie(it->value(), access::kSessionCookie);
+    if (!token) continue;
+    const auto checked = sessions->check(*token, unix_now());
+    if (checked.user) {
+      ex.session_user = *checked.user;
+      if (checked.refresh_token)
+        ex.set_cookie = access::session_set_cookie(access::kSessionCookie, *checked.refresh_token);
+    } else {
+      worker_.metrics->session_rejected(static_cast<std::size_t>(*checked.reject));
+    }
+    return;
+  }
 }
 
 template <class F>
@@ -388,6 +426,8 @@ Step Session::apply_access(Exchange& ex, const access::AccessDecision& d) {
 
   // Our credential never travels upstream unless asked for (design §3 step 6);
   // a Bearer token in Authorization is the upstream's and passes untouched.
+  // Also with a session: a browser keeps sending the Basic credential it
+  // cached for this site, and that is airgate's, not the app's.
   if (d.credential_in_proxy_authorization) req.erase(bhttp::field::proxy_authorization);
   if (ac.basic_configured() && !rt.config->auth.forward_authorization &&
       access::is_basic_scheme(field_or_empty(req, bhttp::field::authorization)))
@@ -399,13 +439,23 @@ Step Session::apply_access(Exchange& ex, const access::AccessDecision& d) {
   using access::Outcome;
   switch (d.outcome) {
     case Outcome::allow:
-      if (d.reason == Reason::basic_auth) ex.log.user = d.user;
+      if (d.reason == Reason::basic_auth || d.reason == Reason::session) ex.log.user = d.user;
+      // A browser's login by Basic credentials on a TLS listener starts a
+      // session, so it keeps access when the app sets its own Authorization.
+      // API clients (no Sec-Fetch-Mode) keep no cookies: none is sent to them.
+      if (d.reason == Reason::basic_auth && rt.sessions && listener_.tls && ex.browser) {
+        ex.set_cookie = access::session_set_cookie(access::kSessionCookie, rt.sessions->issue(d.user, unix_now()));
+        worker_.metrics->session_issued();
+      }
       // A tunnel carries bytes nobody checks: only for a request that
       // passed access control, never for a public path.
       ex.may_upgrade = d.reason != Reason::public_path;
       return Step::next();
     case Outcome::unauthorized:
-      extra.emplace_back(bhttp::field::www_authenticate, ac.www_authenticate());
+      // A browser's script gets no Basic challenge: the browser would show its
+      // native dialog over the app. Everyone else (curl, API clients, a page
+      // the user opened) gets it as before.
+      if (!ex.browser_script) extra.emplace_back(bhttp::field::www_authenticate, ac.www_authenticate());
       return Step::reply(
           fail(401, d.reason,
                d.credential_present ? "wrong user name or password" : "this site requires a user name and password"),

@@ -45,6 +45,11 @@ class Session {
     bool head_request = false;  // a local reply carries no body (RFC 9110 §9.3.2)
     bool may_upgrade = false;   // access passed by a check (not a public path): WebSocket allowed
     std::string request_id;
+    // Browser sessions (TLS listeners with sessions on).
+    std::string session_user;     // the user of a valid session cookie
+    std::string set_cookie;       // a Set-Cookie of ours for the response (issued or refreshed)
+    bool browser = false;         // Sec-Fetch-Mode present: a browser sent it
+    bool browser_script = false;  // a browser's script (not a navigation): no Basic challenge
   };
 
   // What the forwarding steps hand on to each other. It lives only while they
@@ -81,6 +86,7 @@ class Session {
   void resolve_client(Exchange& ex);
   asio::awaitable<Step> check_access(Exchange& ex);
   Step apply_access(Exchange& ex, const access::AccessDecision& d);
+  void check_session(Exchange& ex);
   Step check_limits(Exchange& ex);
   Step route(Exchange& ex, Forwarding& fw);                           // forward.cpp
   asio::awaitable<Step> admit_body(Exchange& ex, Forwarding& fw);     // forward.cpp

@@ -74,6 +74,13 @@ std::string Metrics::exposition(const Sample& s) const {
                        i < kUpstreamErrorKinds.size() ? core::log_word(kUpstreamErrorKinds[i]) : "other",
                        upstream_errors_[i].load(relaxed));
 
+  header(out, "airgate_sessions_issued_total", "counter", "Browser session cookies issued after a login.");
+  out += fmt::format("airgate_sessions_issued_total {}\n", sessions_issued_.load(relaxed));
+  header(out, "airgate_sessions_rejected_total", "counter", "Session cookies presented that did not count, by reason.");
+  for (std::size_t i = 0; i < kSessionRejects.size(); ++i)
+    out += fmt::format("airgate_sessions_rejected_total{{reason=\"{}\"}} {}\n", kSessionRejects[i],
+                       sessions_rejected_[i].load(relaxed));
+
   header(out, "airgate_active_connections", "gauge", "Open client connections.");
   out += fmt::format("airgate_active_connections {}\n", s.active_connections);
   header(out, "airgate_tls_handshake_failures_total", "counter", "Failed client TLS handshakes.");

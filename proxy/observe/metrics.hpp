@@ -31,6 +31,14 @@ class Metrics {
   // reasons of no family are ignored.
   void failure(core::Reason reason);
   void tls_handshake_failure() { tls_handshake_failures_.fetch_add(1, std::memory_order_relaxed); }
+  // Browser sessions: cookies issued after a login, and presented cookies
+  // that did not count, by why (kSessionRejects, in access::SessionReject order).
+  static constexpr std::array<std::string_view, 6> kSessionRejects = {"malformed", "bad_mac", "expired",
+                                                                      "idle",      "revoked", "credential_changed"};
+  void session_issued() { sessions_issued_.fetch_add(1, std::memory_order_relaxed); }
+  void session_rejected(std::size_t why) {
+    if (why < sessions_rejected_.size()) sessions_rejected_[why].fetch_add(1, std::memory_order_relaxed);
+  }
   void reload(bool ok) { (ok ? reloads_ok_ : reloads_failed_).fetch_add(1, std::memory_order_relaxed); }
 
   // Gauges and values owned elsewhere, sampled at scrape time.
@@ -57,6 +65,8 @@ class Metrics {
   std::atomic<std::uint64_t> tls_handshake_failures_{0};
   std::atomic<std::uint64_t> reloads_ok_{0};
   std::atomic<std::uint64_t> reloads_failed_{0};
+  std::atomic<std::uint64_t> sessions_issued_{0};
+  std::array<std::atomic<std::uint64_t>, kSessionRejects.size()> sessions_rejected_{};
 };
 
 }  // namespace airgate::observe

@@ -1,10 +1,15 @@
 #include "runtime/runtime.hpp"
 
+#include <algorithm>
+
 #include "access/htpasswd.hpp"
 #include "core/fd_limit.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <fstream>
+#include <iterator>
+#include <mutex>
 #include <stdexcept>
 
 namespace airgate::runtime {
@@ -20,6 +25,50 @@ upstream::Peer make_peer(const config::Upstream& up, Runtime& rt) {
   }
   return peer;
 }
+// The session keys. With secret_file: read on every start and reload (a new
+// file ends every session, as it should). Without: one random secret for the
+// life of the process, so a reload keeps everyone logged in.
+std::shared_ptr<const access::SessionKeys> session_keys(const config::Session& cfg) {
+  if (cfg.secret_file) {
+    std::ifstream in(*cfg.secret_file, std::ios::binary);
+    if (!in) throw std::runtime_error("auth.session.secret_file " + *cfg.secret_file + ": cannot be read");
+    std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (secret.size() < access::kSessionSecretMinBytes)
+      throw std::runtime_error("auth.session.secret_file " + *cfg.secret_file + ": " + std::to_string(secret.size()) +
+                               " bytes; at least " + std::to_string(access::kSessionSecretMinBytes) +
+                               " random bytes are needed (head -c 32 /dev/urandom > FILE)");
+    return std::make_shared<const access::SessionKeys>(secret);
+  }
+  static const auto per_process = std::make_shared<const access::SessionKeys>(access::SessionKeys::random_secret());
+  return per_process;
+}
+
+// Ended sessions, shared by every snapshot: a logout survives a reload.
+std::shared_ptr<access::SessionRevocations> session_revocations() {
+  static const auto revocations = std::make_shared<access::SessionRevocations>();
+  return revocations;
+}
+
+std::shared_ptr<const access::Sessions> make_sessions(const config::Config& cfg,
+                                                      const std::vector<config::BasicUser>& users) {
+  const bool tls = std::any_of(cfg.listen.begin(), cfg.listen.end(), [](const auto& l) { return l.tls.has_value(); });
+  if (!cfg.auth.session.enabled || users.empty() || !tls) return nullptr;
+  access::SessionSettings settings;
+  settings.ttl = std::chrono::duration_cast<std::chrono::seconds>(cfg.auth.session.ttl);
+  settings.idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(cfg.auth.session.idle_timeout);
+  auto sessions = std::make_shared<access::Sessions>(session_keys(cfg.auth.session), settings, session_revocations());
+  // A session is bound to the user's credential entry. The environment user's
+  // bcrypt hash gets a new salt at every load, so its entry is the password
+  // itself (only ever MACed, in memory): a reload alone keeps its sessions.
+  for (const auto& u : users) {
+    if (cfg.auth.env_password && u.user == cfg.auth.env_user)
+      sessions->add_user(u.user, "environment password:" + *cfg.auth.env_password);
+    else
+      sessions->add_user(u.user, u.hash);
+  }
+  return sessions;
+}
+
 }  // namespace
 
 RuntimePtr build_runtime(config::ConfigPtr cfg, bool check_only) {
@@ -53,6 +102,7 @@ RuntimePtr build_runtime(config::ConfigPtr cfg, bool check_only) {
     throw std::runtime_error(all);
   }
   rt->trusted_proxies = access::IpAllowlist(cfg->trusted_proxy_networks);
+  rt->sessions = make_sessions(*cfg, users);
   rt->access = access::AccessControl::create(cfg->auth, std::move(users));
   if (!check_only) rt->access_log = std::make_shared<observe::AccessLog>(cfg->logging.access_log, cfg->logging.format);
   return rt;

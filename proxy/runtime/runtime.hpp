@@ -5,6 +5,7 @@
 
 #include "access/access.hpp"
 #include "access/ip_allowlist.hpp"
+#include "access/sessions.hpp"
 #include "config/config.hpp"
 #include "observe/log.hpp"
 #include "tls/context.hpp"
@@ -19,6 +20,9 @@ namespace airgate::runtime {
 struct Runtime {
   config::ConfigPtr config;
   std::shared_ptr<access::AccessControl> access;
+  // Browser sessions; null when off (auth.session.enabled false, or no basic
+  // users to log in as). Only TLS listeners issue or accept the cookie.
+  std::shared_ptr<const access::Sessions> sessions;
   access::IpAllowlist trusted_proxies;
   std::shared_ptr<observe::AccessLog> access_log;
   std::vector<tls::ServerContext> listener_tls;  // index = listener index; ctx null for plain

@@ -10,8 +10,9 @@ records every request it gets.
   anything else  the recording upstream's own endpoints (/echo, /upload, /ws, ...)
 
 The app's steps: a plain fetch (the browser adds what it holds), a fetch with
-the app's own `Authorization: Bearer`, a cookie round trip, a 1 MiB upload and
-a WebSocket echo.
+the app's own `Authorization: Bearer`, a fetch the upstream answers with 401 +
+`WWW-Authenticate: Basic`, a cookie round trip, a 1 MiB upload and a
+WebSocket echo.
 """
 
 import os
@@ -40,6 +41,10 @@ APP_JS = b"""
   await step('bearer_fetch', async () => {
     const res = await fetch('/api/v1/users/get', {method: 'POST', headers: {
       'Authorization': 'Bearer app-token-123', 'Content-Type': 'application/json'}, body: '{}'});
+    return {status: res.status, www_authenticate: res.headers.get('WWW-Authenticate')};
+  });
+  await step('upstream_challenge', async () => {
+    const res = await fetch('/challenge', {headers: {'Authorization': 'Bearer app-token-123'}});
     return {status: res.status, www_authenticate: res.headers.get('WWW-Authenticate')};
   });
   await step('cookie', async () => {

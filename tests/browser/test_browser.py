@@ -86,18 +86,32 @@ class BasicLoginTest(BrowserTestCase):
         out = self.drive(url=base + "/", credentials={"username": USER, "password": PASSWORD}, wait_app=True,
                          screenshot=self.shot("app-basic.png"))
         self.assertEqual(out["status"], 200, out)
-        self.assertGreaterEqual(out["auth_challenges"], 1, "the browser was never asked for credentials")
         r = out["results"]
+        # One native prompt, for the page itself; none for the app's requests,
+        # not even when the upstream answers one with 401 + Basic.
+        self.assertEqual(out["auth_challenges"], 1, r)
         self.assertEqual(r["plain_fetch"], {"status": 200}, r)
+        # The app's own Bearer after a Basic login: the session cookie carries the login.
+        self.assertEqual(r["bearer_fetch"]["status"], 200, r)
+        self.assertEqual(r["upstream_challenge"], {"status": 401, "www_authenticate": 'Bearer realm="upstream"'}, r)
+        self.assertIn("__Host-airgate_session", [c["name"] for c in out["cookies"]], out["cookies"])
+        session = [c for c in out["cookies"] if c["name"] == "__Host-airgate_session"][0]
+        self.assertTrue(session["httpOnly"] and session["secure"], session)
+        self.assertNotIn("__Host-airgate_session", r["cookie"]["document_cookie"], "HttpOnly cookie visible to JS")
         self.assertEqual(r["cookie"]["status"], 200, r)
         self.assertIn("airbyte_ui=1", r["cookie"]["document_cookie"], r)
         self.assertEqual(r["cookie"]["sent"], ["airbyte_ui=1"], "cookies not passed through byte for byte")
         self.assertEqual(r["upload"]["status"], 200, r)
         self.assertEqual(r["upload"]["body"]["bytes"], 1024 * 1024, r)
         self.assertEqual(r["websocket"], {"echo": "ping from the app"}, r)
-        # The browser's Basic credential reached airgate, not the app.
+        # The browser's Basic credential and the session cookie reached airgate,
+        # not the app; the app's Bearer reached the app.
         for rec in up.requests():
-            self.assertIsNone(rec.header("authorization"), "credential forwarded upstream: %r" % rec)
+            auth = rec.header("authorization")
+            self.assertTrue(auth is None or auth.startswith("Bearer "), "credential forwarded upstream: %r" % rec)
+            self.assertNotIn("__Host-airgate_session", rec.header("cookie") or "", rec)
+        probe = [rec for rec in up.requests() if rec.path == "/api/v1/users/get"]
+        self.assertEqual([rec.header("authorization") for rec in probe], ["Bearer app-token-123"])
         self.assertTrue(any(rec.path == "/upload" for rec in up.requests()))
 
 

@@ -50,6 +50,8 @@ DOCUMENTED = {
     "airgate_reloads_total": "counter",
     "airgate_credential_verifications_total": "counter",
     "airgate_credential_cache_entries": "gauge",
+    "airgate_sessions_issued_total": "counter",
+    "airgate_sessions_rejected_total": "counter",
     "airgate_certificate_expiry_timestamp_seconds": "gauge",
 }
 

@@ -20,6 +20,7 @@ Endpoints (any other path is /echo):
   /close-mid-body?mode=length|chunked   head, part of the body, then close
   /drop                 closes the connection without any response
   /close-after          answers with Connection: close, then closes
+  /challenge            401 with `WWW-Authenticate: Basic realm="upstream"` (and a Bearer challenge)
   /ws                   WebSocket echo (handshake done here, frames echoed)
   /ws-close-after-one   WebSocket: echo one message, then close the TCP stream
 
@@ -495,6 +496,10 @@ class Upstream:
                 ("Keep-Alive", "timeout=5, max=100"), ("Proxy-Connection", "keep-alive"),
                 ("Trailer", "X-Checksum"), ("Upgrade", "h2c"),
                 ("X-End-To-End", "kept")], ctype="text/plain")
+        if path == "/challenge":
+            return self._send(sock, rec, 401, b'{"message":"Unauthorized"}',
+                              [("WWW-Authenticate", 'Basic realm="upstream"'),
+                               ("WWW-Authenticate", 'Bearer realm="upstream"')])
         if path == "/status":
             code = int(q.get("code", 200))
             text = q.get("body", "status %d from upstream\n" % code).encode()

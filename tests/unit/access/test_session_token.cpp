@@ -190,6 +190,7 @@ TEST_CASE("Set-Cookie values for the __Host- session cookie", "[access][session]
   CHECK(session_set_cookie(kSessionCookie, "v1.x.y", 3600s) ==
         "__Host-airgate_session=v1.x.y; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=3600");
   CHECK(session_set_cookie("n", "v", -5s, "Strict") == "n=v; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
+  CHECK(session_set_cookie(kSessionCookie, "v") == "__Host-airgate_session=v; Path=/; Secure; HttpOnly; SameSite=Lax");
   CHECK(session_clear_cookie(kSessionCookie) ==
         "__Host-airgate_session=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0");
 }
