@@ -369,8 +369,12 @@ asio::awaitable<Step> Session::check_access(Exchange& ex) {
   const auto& req = parser_->get();
   auto& ac = *ex.rt->access;
   const std::string path(req.target().substr(0, req.target().find('?')));
-  access::AccessInput in{ex.client_ip, path, field_or_empty(req, bhttp::field::authorization),
-                         field_or_empty(req, bhttp::field::proxy_authorization), Clock::now()};
+  access::AccessInput in{ex.client_ip,
+                         path,
+                         field_or_empty(req, bhttp::field::authorization),
+                         field_or_empty(req, bhttp::field::proxy_authorization),
+                         Clock::now(),
+                         {}};
   check_session(ex);
   in.session_user = ex.session_user;
   auto ev = ac.evaluate(in);
