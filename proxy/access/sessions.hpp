@@ -38,10 +38,8 @@ class Sessions {
   };
   Checked check(std::string_view token, std::int64_t now) const;
 
-  // A new session for `user` (who must have been added): the token, and its
-  // lifetime for the cookie's Max-Age.
+  // A new session for `user` (who must have been added): its token.
   std::string issue(const std::string& user, std::int64_t now) const;
-  std::chrono::seconds ttl() const { return settings_.ttl; }
 
   // Logout: the session is refused from now on, even if its cookie is replayed.
   void end(const SessionClaims& claims, std::int64_t now) const;

@@ -15,6 +15,7 @@ constexpr std::string_view kXRequestId = "X-Request-Id";
 constexpr std::string_view kXForwardedFor = "X-Forwarded-For";
 constexpr std::string_view kXForwardedProto = "X-Forwarded-Proto";
 constexpr std::string_view kXForwardedHost = "X-Forwarded-Host";
+constexpr std::string_view kSecFetchMode = "Sec-Fetch-Mode";
 
 // The first field of that name, or empty.
 template <class Name>

@@ -9,6 +9,7 @@
 #include "config/units.hpp"
 #include "http/fields.hpp"
 #include "http/head_writer.hpp"
+#include "http/rules/browser.hpp"
 #include "upstream/route.hpp"
 
 #include <spdlog/spdlog.h>
@@ -161,8 +162,8 @@ asio::awaitable<Step> Session::respond(Exchange& ex, Forwarding& fw) {
   const std::string* hsts = cfg.headers.hsts && listener_.tls ? &*cfg.headers.hsts : nullptr;
   // An upstream 401 challenge answered to a browser's script would raise the
   // browser's native sign-in dialog over the app (upstream.browser_basic_challenge).
-  const bool strip_challenge = status == 401 && ex.browser_script &&
-                               up.browser_basic_challenge == config::BasicChallenge::strip;
+  const bool strip_challenge = status == 401 && up.browser_basic_challenge == config::BasicChallenge::strip &&
+                               rules::is_browser_script(field_or_empty(parser_->get(), kSecFetchMode));
   const std::string response_head = client_response_head(res, ResponseFraming{client_keep, tunnel, rechunk}, hsts,
                                                          ex.request_id, ex.set_cookie, strip_challenge);
   ex.log.status = status;

@@ -388,14 +388,9 @@ asio::awaitable<Step> Session::check_access(Exchange& ex) {
 // for the Basic credential; a cookie due for its sliding refresh is re-issued
 // with the response. A tampered, expired or revoked cookie counts as none.
 void Session::check_session(Exchange& ex) {
-  const auto& req = parser_->get();
-  const std::string_view mode = field_or_empty(req, "Sec-Fetch-Mode");
-  ex.browser = rules::is_browser_request(mode);
-  // A navigation of any method (a form POST too) shows its answer as the
-  // page, where the browser's own dialog is expected; a script's request does not.
-  ex.browser_script = ex.browser && mode != "navigate";
   const auto* sessions = ex.rt->sessions.get();
   if (!sessions || !listener_.tls) return;
+  const auto& req = parser_->get();
   for (auto it = req.find(bhttp::field::cookie); it != req.end() && it->name() == bhttp::field::cookie; ++it) {
     auto token = access::find_cookie(it->value(), access::kSessionCookie);
     if (!token) continue;
@@ -447,7 +442,8 @@ Step Session::apply_access(Exchange& ex, const access::AccessDecision& d) {
       // A browser's login by Basic credentials on a TLS listener starts a
       // session, so it keeps access when the app sets its own Authorization.
       // API clients (no Sec-Fetch-Mode) keep no cookies: none is sent to them.
-      if (d.reason == Reason::basic_auth && rt.sessions && listener_.tls && ex.browser) {
+      if (d.reason == Reason::basic_auth && rt.sessions && listener_.tls &&
+          rules::is_browser_request(field_or_empty(req, kSecFetchMode))) {
         ex.set_cookie = access::session_set_cookie(access::kSessionCookie, rt.sessions->issue(d.user, unix_now()));
         worker_.metrics->session_issued();
       }
@@ -459,7 +455,8 @@ Step Session::apply_access(Exchange& ex, const access::AccessDecision& d) {
       // A browser's script gets no Basic challenge: the browser would show its
       // native dialog over the app. Everyone else (curl, API clients, a page
       // the user opened) gets it as before.
-      if (!ex.browser_script) extra.emplace_back(bhttp::field::www_authenticate, ac.www_authenticate());
+      if (!rules::is_browser_script(field_or_empty(req, kSecFetchMode)))
+        extra.emplace_back(bhttp::field::www_authenticate, ac.www_authenticate());
       return Step::reply(
           fail(401, d.reason,
                d.credential_present ? "wrong user name or password" : "this site requires a user name and password"),

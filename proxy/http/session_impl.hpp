@@ -46,10 +46,8 @@ class Session {
     bool may_upgrade = false;   // access passed by a check (not a public path): WebSocket allowed
     std::string request_id;
     // Browser sessions (TLS listeners with sessions on).
-    std::string session_user;     // the user of a valid session cookie
-    std::string set_cookie;       // a Set-Cookie of ours for the response (issued or refreshed)
-    bool browser = false;         // Sec-Fetch-Mode present: a browser sent it
-    bool browser_script = false;  // a browser's script (not a navigation): no Basic challenge
+    std::string session_user;  // the user of a valid session cookie
+    std::string set_cookie;    // a Set-Cookie of ours for the response (issued or refreshed)
   };
 
   // What the forwarding steps hand on to each other. It lives only while they

@@ -25,6 +25,12 @@ bool is_navigation(std::string_view method, std::string_view sec_fetch_mode);
 // A request made by a browser (any Sec-Fetch-Mode): a 401 to it must not carry
 // `WWW-Authenticate: Basic`, or the browser shows its native dialog.
 inline bool is_browser_request(std::string_view sec_fetch_mode) { return !sec_fetch_mode.empty(); }
+// A browser's script (fetch, XHR, a subresource): a browser request that is
+// not a navigation. A navigation of any method (a form POST too) shows its
+// answer as the page, where the browser's own dialog is expected.
+inline bool is_browser_script(std::string_view sec_fetch_mode) {
+  return is_browser_request(sec_fetch_mode) && sec_fetch_mode != "navigate";
+}
 
 // `rd` when it is a safe same-origin target (a path starting with one "/",
 // no "//" or "/\" prefix, no backslash, no control character or space, no

@@ -13,6 +13,10 @@ TEST_CASE("navigation and browser requests", "[http][browser]") {
   CHECK_FALSE(is_navigation("GET", ""));
   CHECK(is_browser_request("cors"));
   CHECK_FALSE(is_browser_request(""));
+  CHECK(is_browser_script("cors"));
+  CHECK(is_browser_script("no-cors"));
+  CHECK_FALSE(is_browser_script("navigate"));
+  CHECK_FALSE(is_browser_script(""));
 }
 
 TEST_CASE("rd never becomes an open redirect", "[http][browser]") {
