@@ -89,6 +89,8 @@ std::size_t AccessControl::cached_credentials() const { return impl_->cache.size
 std::size_t AccessControl::throttled_addresses() const { return impl_->throttle.size(); }
 std::string AccessControl::www_authenticate() const { return www_authenticate_value(impl_->auth.realm); }
 
+static void check_credential(AccessControl::Impl& m, BasicCredential cred, Clock::time_point now, Evaluation& ev);
+
 Evaluation AccessControl::evaluate(const AccessInput& in) {
   Impl& m = *impl_;
   Evaluation ev;
@@ -150,6 +152,44 @@ Evaluation AccessControl::evaluate(const AccessInput& in) {
     m.throttle.record_failure(ev.client, in.now);
     return deny(Outcome::unauthorized, core::Reason::malformed_credentials);
   }
+  check_credential(m, std::move(cred), in.now, ev);
+  return ev;
+}
+
+Evaluation AccessControl::evaluate_login(const IpAddress& client, std::string_view user, std::string password,
+                                         Clock::time_point now) {
+  Impl& m = *impl_;
+  Evaluation ev;
+  ev.client = client.normalized();
+  ev.allowlist_configured = m.allow_on;
+  ev.allowlist_passed = m.allow_on && m.allow.contains(ev.client);
+  AccessDecision& d = ev.decision;
+  if (auto retry = m.throttle.blocked(ev.client, now)) {
+    wipe(password);
+    d.outcome = Outcome::too_many_requests;
+    d.reason = core::Reason::throttled;
+    d.retry_after = *retry;
+    return ev;
+  }
+  if (m.auth.satisfy == config::Satisfy::all && m.allow_on && !ev.allowlist_passed) {
+    wipe(password);
+    d.outcome = Outcome::forbidden;
+    d.reason = core::Reason::ip_not_allowed;
+    return ev;
+  }
+  // A Basic user name cannot hold ':' (the user-pass separator): no such user
+  // exists, and the form gets the same answer as for any unknown name.
+  BasicCredential cred;
+  cred.status = CredentialStatus::ok;
+  cred.user = std::string(user);
+  cred.password = std::move(password);
+  check_credential(m, std::move(cred), now, ev);
+  return ev;
+}
+
+// A parsed credential: the cache, or a verification to run.
+static void check_credential(AccessControl::Impl& m, BasicCredential cred, Clock::time_point now, Evaluation& ev) {
+  AccessDecision& d = ev.decision;
   d.credential_present = true;
   d.user = cred.user;
 
@@ -158,10 +198,11 @@ Evaluation AccessControl::evaluate(const AccessInput& in) {
   p.known_user = it != m.users.end();
   if (p.known_user) {
     p.cache_key = m.cache.key(cred.user, cred.password);
-    if (m.cache.contains(p.cache_key, in.now)) {
+    if (m.cache.contains(p.cache_key, now)) {
       wipe(cred.password);
+      d.outcome = Outcome::allow;
       d.reason = core::Reason::basic_auth;
-      return ev;
+      return;
     }
     p.hash = it->second.hash;
     p.scheme = it->second.scheme;
@@ -176,7 +217,6 @@ Evaluation AccessControl::evaluate(const AccessInput& in) {
   d.outcome = Outcome::unauthorized;
   d.reason = p.known_user ? core::Reason::invalid_password : core::Reason::unknown_user;
   ev.pending = std::move(p);
-  return ev;
 }
 
 bool AccessControl::verify(PendingVerification& p) const {

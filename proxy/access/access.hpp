@@ -117,6 +117,13 @@ class AccessControl {
   static std::shared_ptr<AccessControl> create(const config::Auth& auth, std::vector<config::BasicUser> users);
 
   Evaluation evaluate(const AccessInput& in);
+  // The login form's credential (user and password as typed), checked like a
+  // Basic credential: the same throttle, cache, verifiers and unknown-user
+  // cost. The allowlist applies as for any request under satisfy: all (an
+  // address outside it gets 403); public paths and satisfy: any's allowlist
+  // pass do not skip the check: whoever submits the form wants a session.
+  Evaluation evaluate_login(const IpAddress& client, std::string_view user, std::string password,
+                            Clock::time_point now);
   bool verify(PendingVerification& p) const;  // thread-safe, no shared state touched
   AccessDecision complete(Evaluation ev, bool verified, Clock::time_point now);
 

@@ -71,6 +71,20 @@ std::string SessionKeys::random_secret() {
   return s;
 }
 
+std::string new_login_nonce() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("cannot make a login nonce (RAND_bytes failed)");
+  return base64url_encode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+}
+
+bool is_login_nonce(std::string_view value) {
+  if (value.size() != 22) return false;
+  for (char c : value)
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+      return false;
+  return true;
+}
+
 CredentialFingerprint SessionKeys::fingerprint(std::string_view user, std::string_view hash) const {
   // Length-prefixed so ("ab", "c") and ("a", "bc") differ.
   const std::string len = std::to_string(user.size()) + ":";

@@ -35,6 +35,9 @@
 namespace airgate::access {
 
 constexpr std::string_view kSessionCookie = "__Host-airgate_session";
+// The login form's nonce (login-CSRF): set with the form, SameSite=Strict.
+constexpr std::string_view kLoginCookie = "__Host-airgate_login";
+constexpr std::chrono::seconds kLoginNonceLifetime{3600};
 // A session secret shorter than this is refused (it would be guessable).
 constexpr std::size_t kSessionSecretMinBytes = 32;
 // `refreshed` is moved forward at most this often (one Set-Cookie a minute
@@ -97,6 +100,11 @@ bool needs_refresh(const SessionClaims& c, std::int64_t now);
 
 // base64url without padding (RFC 4648 §5), strict on decode.
 std::string base64url_encode(std::string_view bytes);
+// A fresh login nonce (16 random bytes, base64url: 22 characters), and
+// whether a cookie value has that shape (a value of any other shape is
+// replaced, never reflected).
+std::string new_login_nonce();
+bool is_login_nonce(std::string_view value);
 std::optional<std::string> base64url_decode(std::string_view text);
 
 }  // namespace airgate::access

@@ -112,6 +112,11 @@ struct Throttle {
 
 enum class Satisfy { any, all };
 
+// What a browser navigation without credentials gets: the login page (303 to
+// /.airgate/login; needs sessions and a TLS listener, else basic applies) or
+// the Basic challenge (the browser's own dialog).
+enum class Login { form, basic };
+
 // Browser sessions: a cookie issued after a successful login on a TLS
 // listener, standing in for the Basic credential afterwards.
 struct Session {
@@ -130,6 +135,7 @@ struct Auth {
   std::vector<std::string> allow;          // CIDRs / addresses as written (for messages)
   std::vector<core::Cidr> allow_networks;  // the same, parsed at load
   Satisfy satisfy = Satisfy::any;
+  Login login = Login::form;
   bool forward_authorization = false;
   std::vector<std::string> public_paths;
   Throttle throttle;
@@ -141,6 +147,12 @@ struct Auth {
   // can judge its strength; never logged.
   std::optional<std::string> env_password;
   std::string env_user;  // the user env_password belongs to
+};
+
+// Local replies: an operator's own pages (`<status>.html` in `dir`) instead
+// of airgate's, like nginx's error_page.
+struct ErrorPages {
+  std::optional<std::string> dir;
 };
 
 struct Headers {
@@ -175,6 +187,7 @@ struct Config {
   std::vector<std::string> trusted_proxies;        // CIDRs / addresses as written (for messages)
   std::vector<core::Cidr> trusted_proxy_networks;  // the same, parsed at load
   Headers headers;
+  ErrorPages error_pages;
   Admin admin;
   Logging logging;
   unsigned workers = 0;  // 0 = auto (number of CPUs)

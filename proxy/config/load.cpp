@@ -35,8 +35,8 @@ std::string Problem::str() const {
 const std::map<std::string, std::vector<std::string>>& known_keys() {
   static const std::map<std::string, std::vector<std::string>> keys = {
       {"",
-       {"listen", "upstream", "routes", "limits", "auth", "trusted_proxies", "headers", "admin", "logging", "workers",
-        "shutdown_grace", "reload_watch", "security"}},
+       {"listen", "upstream", "routes", "limits", "auth", "trusted_proxies", "headers", "error_pages", "admin",
+        "logging", "workers", "shutdown_grace", "reload_watch", "security"}},
       {"listen", {"address", "tls", "proxy_protocol", "redirect_to_https"}},
       {"tls", {"certificate", "private_key", "min_version", "sni", "client_ca"}},
       {"sni", {"names", "certificate", "private_key"}},
@@ -48,12 +48,14 @@ const std::map<std::string, std::vector<std::string>>& known_keys() {
        {"max_body_size", "max_header_size", "handshake_timeout", "client_header_timeout", "client_body_timeout",
         "keepalive_timeout", "max_connections", "client_body_buffer_size", "client_body_min_rate",
         "max_uploads_per_client"}},
-      {"auth", {"realm", "basic", "allow", "satisfy", "forward_authorization", "public_paths", "throttle", "session"}},
+      {"auth",
+       {"realm", "basic", "allow", "satisfy", "login", "forward_authorization", "public_paths", "throttle", "session"}},
       {"session", {"enabled", "secret_file", "ttl", "idle_timeout"}},
       {"basic", {"users_file", "users"}},
       {"users", {"user", "hash"}},
       {"throttle", {"max_failures", "window", "block"}},
       {"headers", {"hsts", "request_id"}},
+      {"error_pages", {"dir"}},
       {"admin", {"address"}},
       {"logging", {"level", "format", "access_log"}},
       {"security", {"selfcheck"}},
@@ -76,6 +78,7 @@ const std::map<std::string, std::string>& section_paths() {
       {"throttle", "auth.throttle"},
       {"session", "auth.session"},
       {"headers", "headers"},
+      {"error_pages", "error_pages"},
       {"admin", "admin"},
       {"logging", "logging"},
       {"security", "security"},
@@ -101,6 +104,7 @@ void parse_root(Reader& rd, const YAML::Node& root, Config& cfg) {
   if (auto v = f.get("auth")) parse_auth(rd, *v, cfg.auth);
   if (auto v = f.get("trusted_proxies")) rd.read_network_list(*v, cfg.trusted_proxies, cfg.trusted_proxy_networks);
   if (auto v = f.get("headers")) parse_headers(rd, *v, cfg.headers);
+  if (auto v = f.get("error_pages")) parse_error_pages(rd, *v, cfg.error_pages);
   if (auto v = f.get("admin")) parse_admin(rd, *v, cfg);
   if (auto v = f.get("logging")) parse_logging(rd, *v, cfg.logging);
   if (auto v = f.get("workers")) parse_workers(rd, *v, cfg.workers);

@@ -83,6 +83,7 @@ void parse_auth(Reader& rd, const Val& v, Auth& out) {
   if (auto b = f.get("basic")) parse_basic(rd, *b, out);
   if (auto a = f.get("allow")) rd.read_network_list(*a, out.allow, out.allow_networks);
   if (auto s = f.get("satisfy")) rd.read_enum(*s, {{"any", Satisfy::any}, {"all", Satisfy::all}}, out.satisfy);
+  if (auto l = f.get("login")) rd.read_enum(*l, {{"form", Login::form}, {"basic", Login::basic}}, out.login);
   if (auto fa = f.get("forward_authorization")) rd.read_bool(*fa, out.forward_authorization);
   if (auto p = f.get("public_paths")) {
     const auto list = rd.items(*p, true);

@@ -1,4 +1,4 @@
-// The small sections: headers, admin, logging, workers, security.
+// The small sections: headers, error_pages, admin, logging, workers, security.
 #include "config/sections.hpp"
 
 #include "config/address.hpp"
@@ -23,6 +23,12 @@ void parse_headers(Reader& rd, const Val& v, Headers& out) {
     }
   }
   if (auto r = f.get("request_id")) rd.read_bool(*r, out.request_id);
+}
+
+void parse_error_pages(Reader& rd, const Val& v, ErrorPages& out) {
+  if (v.node.IsNull()) return;
+  const Fields f = rd.fields(v, "error_pages");
+  if (auto d = f.get("dir")) rd.read_opt_path(*d, out.dir);
 }
 
 void parse_admin(Reader& rd, const Val& v, Config& cfg) {

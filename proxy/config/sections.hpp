@@ -27,6 +27,7 @@ void parse_auth(Reader& rd, const Val& v, Auth& out);
 
 // section_misc.cpp: headers, admin, logging, workers, security.
 void parse_headers(Reader& rd, const Val& v, Headers& out);
+void parse_error_pages(Reader& rd, const Val& v, ErrorPages& out);
 void parse_admin(Reader& rd, const Val& v, Config& cfg);
 void parse_logging(Reader& rd, const Val& v, Logging& out);
 void parse_workers(Reader& rd, const Val& v, unsigned& out);

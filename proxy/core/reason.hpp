@@ -48,9 +48,16 @@ enum class Reason {
   client_body_error,
   too_many_uploads,
   client_gone,
+  // airgate's own pages under /.airgate/ (the login flow, design of browser sessions).
+  login_required,  // a browser navigation without credentials: 303 to the login page
+  login_page,      // the login form shown
+  login,           // a login by the form: 303 to where the user was going, with a session
+  login_expired,   // the form's login-CSRF check failed (expired, replayed or another site's form)
+  logout,          // the session ended: 303 to the login page
+  not_found,       // a path under /.airgate/ that is none of the above
 };
 
-inline constexpr std::size_t kReasonCount = static_cast<std::size_t>(Reason::client_gone) + 1;
+inline constexpr std::size_t kReasonCount = static_cast<std::size_t>(Reason::not_found) + 1;
 
 // The stable snake_case word: access log `reason`, JSON error `error`, metric label.
 constexpr std::string_view log_word(Reason r) {
@@ -87,6 +94,12 @@ constexpr std::string_view log_word(Reason r) {
     case Reason::client_body_error: return "client_body_error";
     case Reason::too_many_uploads: return "too_many_uploads";
     case Reason::client_gone: return "client_gone";
+    case Reason::login_required: return "login_required";
+    case Reason::login_page: return "login_page";
+    case Reason::login: return "login";
+    case Reason::login_expired: return "login_expired";
+    case Reason::logout: return "logout";
+    case Reason::not_found: return "not_found";
   }
   return "";
 }
@@ -142,6 +155,12 @@ constexpr int default_status(Reason r) {
     case Reason::client_body_error: return 400;
     case Reason::too_many_uploads: return 429;
     case Reason::client_gone: return 400;
+    case Reason::login_page: return 200;
+    case Reason::login_required:
+    case Reason::login:
+    case Reason::logout: return 303;
+    case Reason::login_expired: return 403;
+    case Reason::not_found: return 404;
   }
   return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <boost/beast/http/fields.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,7 @@ constexpr std::string_view kXForwardedFor = "X-Forwarded-For";
 constexpr std::string_view kXForwardedProto = "X-Forwarded-Proto";
 constexpr std::string_view kXForwardedHost = "X-Forwarded-Host";
 constexpr std::string_view kSecFetchMode = "Sec-Fetch-Mode";
+constexpr std::string_view kSecFetchSite = "Sec-Fetch-Site";
 
 // The first field of that name, or empty.
 template <class Name>
@@ -35,5 +37,9 @@ std::string join_fields(const bhttp::fields& f, Name name) {
   }
   return out;
 }
+
+// The value of cookie `name` in the first Cookie field that has it (a
+// browser may split cookies over several fields), or nullopt.
+std::optional<std::string_view> request_cookie(const bhttp::fields& f, std::string_view name);
 
 }  // namespace airgate::http

@@ -8,6 +8,8 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
 
+#include <ctime>
+
 namespace airgate::http {
 
 using core::Reason;
@@ -16,6 +18,16 @@ using upstream::RelayResult;
 namespace {
 
 std::string seconds_text(config::Duration d) { return config::format_duration(d); }
+
+// "2026-12-02 17:40:12 UTC": when the page was made, for a user to quote.
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return std::string(buf, n);
+}
 
 }  // namespace
 
@@ -71,13 +83,24 @@ Failure body_failure(RelayResult result, const config::Config& cfg, const config
 }
 
 RenderedReply render_reply(const Failure& f, const ExtraFields& extra, const ReplyOptions& options) {
-  auto page = rules::render_error(f.status, f.reason, f.message, options.json, options.request_id);
+  rules::ErrorPage page;
+  bool ours = true;
+  if (!f.page.empty()) {
+    page.content_type = "text/html; charset=utf-8";
+    page.body = f.page;
+  } else if (options.operator_page && !options.json) {
+    page.content_type = "text/html; charset=utf-8";
+    page.body = *options.operator_page;
+    ours = false;
+  } else {
+    page = rules::render_error(f.status, f.reason, f.message, options.json, options.request_id, utc_now());
+  }
   bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(f.status), 11};
   res.set(bhttp::field::content_type, page.content_type);
   res.set(bhttp::field::cache_control, "no-store");
   // An HTML page of ours loads and runs nothing and is never framed.
-  if (!options.json) res.set("Content-Security-Policy", rules::kPageCsp);
-  for (auto& [name, value] : extra) res.set(name, value);
+  if (ours && page.content_type.starts_with("text/html")) res.set("Content-Security-Policy", rules::kPageCsp);
+  for (auto& [name, value] : extra) res.insert(name, value);
   if (options.hsts) res.set(bhttp::field::strict_transport_security, *options.hsts);
   if (!options.request_id.empty()) res.set(kXRequestId, options.request_id);
   res.content_length(page.body.size());

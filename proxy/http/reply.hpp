@@ -27,16 +27,19 @@ struct Failure {
   int status = 0;
   core::Reason reason{};  // for log, metrics and the error body
   std::string message;    // plain words, shown to the client
+  // A whole HTML page of airgate's own (the login form) instead of the error
+  // page; sent as HTML whatever the client accepts.
+  std::string page{};
 };
 
 // The reason's default status.
 inline Failure fail(core::Reason reason, std::string message) {
-  return Failure{core::default_status(reason), reason, std::move(message)};
+  return Failure{core::default_status(reason), reason, std::move(message), {}};
 }
 
 // Another status than the default (client_gone once the response started).
 inline Failure fail(int status, core::Reason reason, std::string message) {
-  return Failure{status, reason, std::move(message)};
+  return Failure{status, reason, std::move(message), {}};
 }
 
 // Fields a local reply carries besides its own (Location, WWW-Authenticate, Retry-After).
@@ -72,6 +75,8 @@ struct ReplyOptions {
   bool keep_alive = false;            // else Connection: close
   const std::string* hsts = nullptr;  // Strict-Transport-Security, when not null
   std::string_view request_id;        // X-Request-Id, when not empty
+  // error_pages.dir's page for this status (HTML replies only), when not null.
+  const std::string* operator_page = nullptr;
 };
 
 struct RenderedReply {
@@ -80,7 +85,11 @@ struct RenderedReply {
 };
 
 // The reply's bytes: status line, Content-Type, Cache-Control: no-store, the
-// extra fields, HSTS, X-Request-Id, Content-Length of the page, Connection.
+// extra fields (a name may repeat: two Set-Cookie), HSTS, X-Request-Id,
+// Content-Length of the page, Connection. The page: `f.page` when set, else
+// the operator's page, else airgate's error page (HTML or JSON). Airgate's
+// own pages carry a Content-Security-Policy that lets them load and run
+// nothing; an operator's page is sent as written, without one.
 RenderedReply render_reply(const Failure& f, const ExtraFields& extra, const ReplyOptions& options);
 
 }  // namespace airgate::http

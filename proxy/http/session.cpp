@@ -43,12 +43,6 @@ using error_code = boost::system::error_code;
 using Clock = Session::Clock;
 using core::Reason;
 
-namespace {
-// Session cookies carry Unix seconds (they must mean the same on every replica).
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-}  // namespace
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kIdleRead = 2 * 1024;
 
@@ -252,7 +246,11 @@ asio::awaitable<bool> Session::exchange() {
   if (step.proceeds()) step = redirect(ex);
   if (step.proceeds()) {
     resolve_client(ex);
-    step = co_await check_access(ex);
+    // airgate's own pages (login.cpp) answer before access control.
+    if (parser_->get().target().starts_with(rules::kOwnPrefix))
+      step = co_await own_page(ex);
+    else
+      step = co_await check_access(ex);
   }
   if (step.proceeds()) step = check_limits(ex);
   if (step.proceeds()) {
@@ -390,29 +388,22 @@ asio::awaitable<Step> Session::check_access(Exchange& ex) {
 void Session::check_session(Exchange& ex) {
   const auto* sessions = ex.rt->sessions.get();
   if (!sessions || !listener_.tls) return;
-  const auto& req = parser_->get();
-  for (auto it = req.find(bhttp::field::cookie); it != req.end() && it->name() == bhttp::field::cookie; ++it) {
-    auto token = access::find_cookie(it->value(), access::kSessionCookie);
-    if (!token) continue;
-    const auto checked = sessions->check(*token, unix_now());
-    if (checked.user) {
-      ex.session_user = *checked.user;
-      if (checked.refresh_token)
-        ex.set_cookie = access::session_set_cookie(access::kSessionCookie, *checked.refresh_token);
-    } else {
-      worker_.metrics->session_rejected(static_cast<std::size_t>(*checked.reject));
-    }
-    return;
+  const auto token = request_cookie(parser_->get(), access::kSessionCookie);
+  if (!token) return;
+  const auto checked = sessions->check(*token, unix_now());
+  if (checked.user) {
+    ex.session_user = *checked.user;
+    if (checked.refresh_token)
+      ex.set_cookie = access::session_set_cookie(access::kSessionCookie, *checked.refresh_token);
+  } else {
+    worker_.metrics->session_rejected(static_cast<std::size_t>(*checked.reject));
   }
 }
 
-template <class F>
-asio::awaitable<std::invoke_result_t<F>> Session::run_blocking(F f) {
-  auto home = co_await asio::this_coro::executor;
-  co_await asio::post(asio::bind_executor(*worker_.blocking, asio::use_awaitable));
-  auto result = f();
-  co_await asio::post(asio::bind_executor(home, asio::use_awaitable));
-  co_return result;
+std::optional<std::string_view> request_cookie(const bhttp::fields& f, std::string_view name) {
+  for (auto it = f.find(bhttp::field::cookie); it != f.end() && it->name() == bhttp::field::cookie; ++it)
+    if (auto v = access::find_cookie(it->value(), name)) return v;
+  return std::nullopt;
 }
 
 // Step 4, after the decision: credentials removed, the reply chosen.
@@ -451,16 +442,23 @@ Step Session::apply_access(Exchange& ex, const access::AccessDecision& d) {
       // passed access control, never for a public path.
       ex.may_upgrade = d.reason != Reason::public_path;
       return Step::next();
-    case Outcome::unauthorized:
+    case Outcome::unauthorized: {
+      // A page the user opens goes to the login form (auth.login: form).
+      const auto fetch_mode = field_or_empty(req, kSecFetchMode);
+      if (login_form_on(rt) && rules::is_navigation(req.method_string(), fetch_mode)) {
+        extra.emplace_back(bhttp::field::location, rules::login_location(req.target()));
+        return Step::reply(fail(Reason::login_required, "sign in first"), has_body, std::move(extra));
+      }
       // A browser's script gets no Basic challenge: the browser would show its
       // native dialog over the app. Everyone else (curl, API clients, a page
-      // the user opened) gets it as before.
-      if (!rules::is_browser_script(field_or_empty(req, kSecFetchMode)))
+      // the user opened with auth.login: basic) gets it as before.
+      if (!rules::is_browser_script(fetch_mode))
         extra.emplace_back(bhttp::field::www_authenticate, ac.www_authenticate());
       return Step::reply(
           fail(401, d.reason,
                d.credential_present ? "wrong user name or password" : "this site requires a user name and password"),
           has_body, std::move(extra));
+    }
     case Outcome::forbidden:
       return Step::reply(fail(403, d.reason, "access from your address is not allowed"), has_body);
     case Outcome::too_many_requests:
@@ -495,6 +493,8 @@ asio::awaitable<void> Session::reply(Exchange& ex, const Failure& f, bool close,
   options.keep_alive = !close && ex.keep_alive && !worker_.stopping;
   options.hsts = cfg.headers.hsts && listener_.tls ? &*cfg.headers.hsts : nullptr;
   options.request_id = ex.request_id;
+  if (auto page = ex.rt->error_pages.find(f.status); page != ex.rt->error_pages.end())
+    options.operator_page = &page->second;
   ex.keep_alive = options.keep_alive;
   ex.log.reason = f.reason;
   if (f.status >= 500 || f.status == 413 || f.status == 431 || f.status == 400)

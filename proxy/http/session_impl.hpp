@@ -11,7 +11,11 @@
 
 #include "core/ip.hpp"
 
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
 #include <chrono>
@@ -21,6 +25,11 @@
 namespace airgate::http {
 
 namespace beast = boost::beast;
+
+// Session cookies carry Unix seconds (they must mean the same on every replica).
+inline std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 class Session {
  public:
@@ -86,6 +95,13 @@ class Session {
   Step apply_access(Exchange& ex, const access::AccessDecision& d);
   void check_session(Exchange& ex);
   Step check_limits(Exchange& ex);
+  // airgate's own pages under /.airgate/ (login.cpp).
+  bool login_form_on(const runtime::Runtime& rt) const;
+  asio::awaitable<Step> own_page(Exchange& ex);
+  asio::awaitable<Step> login_submit(Exchange& ex);
+  Step login_form(Exchange& ex, int status, core::Reason reason, std::string_view rd, std::string_view username,
+                  std::string_view message, bool close_after, ExtraFields extra = ExtraFields());
+  Step logout(Exchange& ex, bool has_body);
   Step route(Exchange& ex, Forwarding& fw);                           // forward.cpp
   asio::awaitable<Step> admit_body(Exchange& ex, Forwarding& fw);     // forward.cpp
   asio::awaitable<Step> send_upstream(Exchange& ex, Forwarding& fw);  // forward.cpp
@@ -95,8 +111,15 @@ class Session {
 
   asio::awaitable<void> reply(Exchange& ex, const Failure& f, bool close, const ExtraFields& extra);
   void finish_log(Exchange& ex, int status);
+  // f() on the blocking pool (a password hash check), then back on this worker.
   template <class F>
-  asio::awaitable<std::invoke_result_t<F>> run_blocking(F f);
+  asio::awaitable<std::invoke_result_t<F>> run_blocking(F f) {
+    auto home = co_await asio::this_coro::executor;
+    co_await asio::post(asio::bind_executor(*worker_.blocking, asio::use_awaitable));
+    auto result = f();
+    co_await asio::post(asio::bind_executor(home, asio::use_awaitable));
+    co_return result;
+  }
 
   net::Stream client_;
   core::IpAddress peer_ip_;  // the connecting peer (or the PROXY protocol source)

@@ -80,6 +80,9 @@ std::string Metrics::exposition(const Sample& s) const {
   for (std::size_t i = 0; i < kSessionRejects.size(); ++i)
     out += fmt::format("airgate_sessions_rejected_total{{reason=\"{}\"}} {}\n", kSessionRejects[i],
                        sessions_rejected_[i].load(relaxed));
+  header(out, "airgate_logins_total", "counter", "Logins through the login form, by outcome.");
+  for (std::size_t i = 0; i < kLoginOutcomes.size(); ++i)
+    out += fmt::format("airgate_logins_total{{outcome=\"{}\"}} {}\n", kLoginOutcomes[i], logins_[i].load(relaxed));
 
   header(out, "airgate_active_connections", "gauge", "Open client connections.");
   out += fmt::format("airgate_active_connections {}\n", s.active_connections);

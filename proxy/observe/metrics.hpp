@@ -39,6 +39,11 @@ class Metrics {
   void session_rejected(std::size_t why) {
     if (why < sessions_rejected_.size()) sessions_rejected_[why].fetch_add(1, std::memory_order_relaxed);
   }
+  // Logins through the login form, by outcome (kLoginOutcomes order).
+  enum class Login { success, failure, throttled, expired, forbidden };
+  static constexpr std::array<std::string_view, 5> kLoginOutcomes = {"success", "failure", "throttled", "expired",
+                                                                     "forbidden"};
+  void login(Login outcome) { logins_[static_cast<std::size_t>(outcome)].fetch_add(1, std::memory_order_relaxed); }
   void reload(bool ok) { (ok ? reloads_ok_ : reloads_failed_).fetch_add(1, std::memory_order_relaxed); }
 
   // Gauges and values owned elsewhere, sampled at scrape time.
@@ -67,6 +72,7 @@ class Metrics {
   std::atomic<std::uint64_t> reloads_failed_{0};
   std::atomic<std::uint64_t> sessions_issued_{0};
   std::array<std::atomic<std::uint64_t>, kSessionRejects.size()> sessions_rejected_{};
+  std::array<std::atomic<std::uint64_t>, kLoginOutcomes.size()> logins_{};
 };
 
 }  // namespace airgate::observe

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <mutex>
@@ -25,6 +26,32 @@ upstream::Peer make_peer(const config::Upstream& up, Runtime& rt) {
   }
   return peer;
 }
+// error_pages.dir: `<status>.html` for every status airgate answers itself.
+// A missing file means airgate's own page; a directory that cannot be read,
+// a file that cannot be read or one over 1 MiB is a configuration error.
+std::unordered_map<int, std::string> load_error_pages(const std::string& dir) {
+  constexpr std::size_t kMaxPage = 1024 * 1024;
+  static constexpr int kStatuses[] = {400, 401, 403, 404, 408, 411, 413, 417, 429, 431, 500, 502, 503, 504, 505};
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec))
+    throw std::runtime_error("error_pages.dir " + dir + ": not a readable directory" +
+                             (ec ? " (" + ec.message() + ")" : ""));
+  std::unordered_map<int, std::string> pages;
+  for (int status : kStatuses) {
+    const auto path = std::filesystem::path(dir) / (std::to_string(status) + ".html");
+    if (!std::filesystem::exists(path, ec)) continue;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("error_pages.dir: " + path.string() + ": cannot be read");
+    std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) throw std::runtime_error("error_pages.dir: " + path.string() + ": cannot be read");
+    if (page.size() > kMaxPage)
+      throw std::runtime_error("error_pages.dir: " + path.string() + ": " + std::to_string(page.size()) +
+                               " bytes; at most 1 MiB");
+    pages.emplace(status, std::move(page));
+  }
+  return pages;
+}
+
 // The session keys. With secret_file: read on every start and reload (a new
 // file ends every session, as it should). Without: one random secret for the
 // life of the process, so a reload keeps everyone logged in.
@@ -102,6 +129,7 @@ RuntimePtr build_runtime(config::ConfigPtr cfg, bool check_only) {
     throw std::runtime_error(all);
   }
   rt->trusted_proxies = access::IpAllowlist(cfg->trusted_proxy_networks);
+  if (cfg->error_pages.dir) rt->error_pages = load_error_pages(*cfg->error_pages.dir);
   rt->sessions = make_sessions(*cfg, users);
   rt->access = access::AccessControl::create(cfg->auth, std::move(users));
   if (!check_only) rt->access_log = std::make_shared<observe::AccessLog>(cfg->logging.access_log, cfg->logging.format);

@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace airgate::runtime {
@@ -29,6 +30,9 @@ struct Runtime {
   // Upstream peers: index 0 is the top-level upstream, i+1 is routes[i].
   std::vector<upstream::Peer> peers;
   std::vector<std::shared_ptr<boost::asio::ssl::context>> upstream_tls;  // owns peers[i].tls
+  // error_pages.dir: the operator's `<status>.html` pages, read at start and
+  // reload (a status without a file gets airgate's own page).
+  std::unordered_map<int, std::string> error_pages;
   // limits.max_connections, or when unset derived from the open files limit
   // (core::effective_max_connections).
   std::size_t max_connections = 0;

@@ -1,6 +1,8 @@
 // RealSystemProbe: the host facts the self-check reads.
 #include "selfcheck/selfcheck.hpp"
 
+#include <cstdlib>
+
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -61,5 +63,7 @@ std::optional<std::string> RealSystemProbe::read_file(const std::string& path, s
 }
 
 std::time_t RealSystemProbe::now() const { return std::time(nullptr); }
+
+bool RealSystemProbe::in_kubernetes() const { return std::getenv("KUBERNETES_SERVICE_HOST") != nullptr; }
 
 }  // namespace airgate::selfcheck

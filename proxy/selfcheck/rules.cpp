@@ -373,6 +373,27 @@ void rule_users_permissions(const Context& c, Out& out) {
   if (c.cfg.auth.users_file) check_mode(c, *c.cfg.auth.users_file, "FILE_USERS_PERMISSIONS", "users file", out);
 }
 
+// FILE_SESSION_SECRET_PERMISSIONS
+void rule_session_secret_permissions(const Context& c, Out& out) {
+  const auto& session = c.cfg.auth.session;
+  if (session.enabled && session.secret_file)
+    check_mode(c, *session.secret_file, "FILE_SESSION_SECRET_PERMISSIONS", "session secret file", out);
+}
+
+// SESSION_SECRET_PER_PROCESS: under Kubernetes, several replicas behind one
+// Service each with their own random key: a session cookie works on one pod
+// only, and every restart or rollout logs everyone out.
+void rule_session_secret_replicas(const Context& c, Out& out) {
+  const auto& auth = c.cfg.auth;
+  if (!auth.session.enabled || auth.session.secret_file || !c.probe.in_kubernetes()) return;
+  if (auth.disabled_by_env || (auth.users.empty() && !auth.users_file)) return;
+  out.push_back({"SESSION_SECRET_PER_PROCESS", Severity::warning,
+                 "auth.session.secret_file is not set while running under Kubernetes: each replica signs sessions "
+                 "with its own random key, so a browser's session works on one pod only and ends at every restart",
+                 "mount a Secret holding 32 random bytes and set auth.session.secret_file to it "
+                 "(kubectl create secret generic airgate-session --from-file=session.key=<(head -c 32 /dev/urandom))"});
+}
+
 void any_network(const std::vector<std::string>& entries, const char* id, const std::string& key,
                  const std::string& why, const std::string& fix, Out& out) {
   for (const auto& e : entries) {
@@ -427,8 +448,20 @@ void rule_upstream(const Context& c, Out& out) {
 
 using RuleFn = void (*)(const Context&, Out&);
 constexpr RuleFn kRules[] = {
-    rule_no_auth,         rule_passwords,         rule_weak_hash, rule_basic_plain_http, rule_exposure, rule_tls,
-    rule_key_permissions, rule_users_permissions, rule_allow_any, rule_trusted_any,      rule_admin,    rule_upstream,
+    rule_no_auth,
+    rule_passwords,
+    rule_weak_hash,
+    rule_basic_plain_http,
+    rule_exposure,
+    rule_tls,
+    rule_key_permissions,
+    rule_users_permissions,
+    rule_allow_any,
+    rule_trusted_any,
+    rule_admin,
+    rule_upstream,
+    rule_session_secret_permissions,
+    rule_session_secret_replicas,
 };
 
 // Effective users: the users file read through the probe, merged with the
@@ -538,6 +571,8 @@ const std::vector<RuleInfo>& rule_catalog() {
       {"TRUSTED_PROXIES_ANY", Severity::critical},
       {"ADMIN_NOT_LOOPBACK", Severity::warning},
       {"UPSTREAM_PLAIN_REMOTE", Severity::info},
+      {"FILE_SESSION_SECRET_PERMISSIONS", Severity::warning},
+      {"SESSION_SECRET_PER_PROCESS", Severity::warning},
   };
   return kCatalog;
 }

@@ -49,6 +49,9 @@ class SystemProbe {
   virtual std::optional<std::string> read_file(const std::string& path, std::string& error) const = 0;
   // Current time (certificate expiry is judged against it).
   virtual std::time_t now() const = 0;
+  // Running in a Kubernetes pod (KUBERNETES_SERVICE_HOST is set), where
+  // several replicas behind one Service are likely.
+  virtual bool in_kubernetes() const { return false; }
 };
 
 // The real host: getifaddrs, stat, std::ifstream, std::time.
@@ -58,6 +61,7 @@ class RealSystemProbe final : public SystemProbe {
   std::optional<unsigned> file_mode(const std::string& path, std::string& error) const override;
   std::optional<std::string> read_file(const std::string& path, std::string& error) const override;
   std::time_t now() const override;
+  bool in_kubernetes() const override;
 };
 
 struct Options {

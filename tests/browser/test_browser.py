@@ -80,9 +80,71 @@ class BrowserTestCase(AirgateTestCase):
         return os.path.join(ARTIFACTS, name)
 
 
+class FormLoginTest(BrowserTestCase):
+    def test_form_login_then_the_app_then_logout(self):
+        up, ag, base = self.start_app()
+        steps = self.drive(credentials=None, actions=[
+            {"goto": base + "/connections?tab=1"},
+            {"screenshot": self.shot("login-page.png")},
+            {"login": {"username": USER, "password": "wrong password"}},
+            {"screenshot": self.shot("login-wrong.png")},
+            {"login": {"username": USER, "password": PASSWORD}},
+            {"goto": base + "/"},
+            {"wait_app": True},
+            {"save_cookie": "__Host-airgate_session"},
+            {"goto": base + "/.airgate/logout"},
+            {"restore_cookie": "__Host-airgate_session"},
+            {"goto": base + "/"},
+        ])["steps"]
+        opened, _, wrong, _, signed_in, app, r, saved, logout, _, replay = steps
+        # No credentials: the login page, never the browser's dialog.
+        self.assertEqual(opened["status"], 200, opened)
+        self.assertTrue(opened["url"].startswith(base + "/.airgate/login?rd=%2Fconnections%3Ftab%3D1"), opened)
+        self.assertIn("Sign in", opened["text"])
+        self.assertEqual(wrong["status"], 401, wrong)
+        self.assertIn("Wrong username or password.", wrong["text"])
+        # Right password: back where the user was going.
+        self.assertEqual(signed_in["url"], base + "/connections?tab=1", signed_in)
+        self.assertEqual(signed_in["status"], 200, signed_in)
+        results = r["results"]
+        self.assertEqual(results["plain_fetch"], {"status": 200}, results)
+        self.assertEqual(results["bearer_fetch"]["status"], 200, results)
+        self.assertEqual(results["upstream_challenge"],
+                         {"status": 401, "www_authenticate": 'Bearer realm="upstream"'}, results)
+        self.assertEqual(results["upload"]["status"], 200, results)
+        self.assertEqual(results["websocket"], {"echo": "ping from the app"}, results)
+        self.assertEqual(r["auth_challenges"], 0, "a native sign-in dialog appeared")
+        probe = [rec for rec in up.requests() if rec.path == "/api/v1/users/get"]
+        self.assertEqual([rec.header("authorization") for rec in probe], ["Bearer app-token-123"])
+        for rec in up.requests():
+            self.assertNotIn("__Host-airgate_session", rec.header("cookie") or "", rec)
+            self.assertFalse(rec.path.startswith("/.airgate/"), rec)
+        # Logout: back to the login page; the old cookie, put back, no longer works.
+        self.assertTrue(saved["saved"], saved)
+        self.assertTrue(logout["url"].startswith(base + "/.airgate/login"), logout)
+        self.assertTrue(replay["url"].startswith(base + "/.airgate/login"), replay)
+        self.assertEqual(replay["auth_challenges"], 0)
+        for name in ("login-page.png", "login-wrong.png"):
+            self.assertGreater(os.path.getsize(self.shot(name)), 1000, name)
+
+    def test_throttle_answers_with_the_form(self):
+        up, ag, base = self.start_app(auth={"throttle": {"max_failures": 2, "window": "1m", "block": "1m"}})
+        steps = self.drive(credentials=None, actions=[
+            {"goto": base + "/"},
+            {"login": {"username": USER, "password": "wrong 1"}},
+            {"login": {"username": USER, "password": "wrong 2"}},
+            {"login": {"username": USER, "password": PASSWORD}},
+            {"screenshot": self.shot("login-throttled.png")},
+        ])["steps"]
+        self.assertEqual([s["status"] for s in steps[1:4]], [401, 401, 429], steps)
+        self.assertIn("Too many failed sign-ins", steps[3]["text"])
+        self.assertTrue(steps[3]["url"].startswith(base + "/.airgate/login"), steps[3])
+
+
 class BasicLoginTest(BrowserTestCase):
     def test_app_works_after_the_native_basic_prompt(self):
-        up, ag, base = self.start_app()
+        # auth.login: basic keeps the browser's own dialog for the page.
+        up, ag, base = self.start_app(auth={"login": "basic"})
         out = self.drive(url=base + "/", credentials={"username": USER, "password": PASSWORD}, wait_app=True,
                          screenshot=self.shot("app-basic.png"))
         self.assertEqual(out["status"], 200, out)
@@ -117,7 +179,7 @@ class BasicLoginTest(BrowserTestCase):
 
 class ErrorPagesTest(BrowserTestCase):
     def test_error_pages_as_a_browser_shows_them(self):
-        up, ag, base = self.start_app(limits={"max_body_size": "1k"},
+        up, ag, base = self.start_app(auth={"login": "basic"}, limits={"max_body_size": "1k"},
                                       routes=[{"path_prefix": "/down/", "upstream": {"url": "http://127.0.0.1:9"}}])
         creds = {"username": USER, "password": PASSWORD}
         out = self.drive(url=base + "/", credentials=None, screenshot=self.shot("error-401.png"))

@@ -309,6 +309,7 @@ class K8sManifests(unittest.TestCase):
                     named += [sni.get("certificate"), sni.get("private_key")]
             basic = (cfg.get("auth") or {}).get("basic") or {}
             named.append(basic.get("users_file"))
+            named.append(((cfg.get("auth") or {}).get("session") or {}).get("secret_file"))
             named.append((cfg.get("upstream") or {}).get("ca_file"))
             for p in filter(None, named):
                 self.assertFalse(p.startswith("/"), f"{s}: {p}: use paths relative to the config's directory")
@@ -338,7 +339,9 @@ class K8sManifests(unittest.TestCase):
             os.makedirs(os.path.dirname(local), exist_ok=True)
             if cpath == path:
                 continue
-            if k.endswith(".crt") or k.endswith(".key"):
+            if k == "session.key":
+                data = os.urandom(32)
+            elif k.endswith(".crt") or k.endswith(".key"):
                 if cert is None:
                     cert, key = os.path.join(d, ".standin.crt"), os.path.join(d, ".standin.key")
                     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",

@@ -13,6 +13,8 @@ bool wants_json(std::string_view accept, std::string_view path) {
 
 std::string_view status_text(int status) {
   switch (status) {
+    case 200: return "OK";
+    case 303: return "See Other";
     case 308: return "Permanent Redirect";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
@@ -55,7 +57,7 @@ std::string_view what_to_do(int status) {
 }
 
 ErrorPage render_error(int status, core::Reason reason, std::string_view message, bool json,
-                       std::string_view request_id) {
+                       std::string_view request_id, std::string_view time) {
   ErrorPage page;
   if (json) {
     boost::json::object o;
@@ -69,9 +71,14 @@ ErrorPage render_error(int status, core::Reason reason, std::string_view message
     return page;
   }
   const std::string title = std::to_string(status) + " " + std::string(status_text(status));
-  std::string b = "<h1>" + title + "</h1>\n<p>" + html_escape(message) + "</p>\n<p>" + html_escape(what_to_do(status)) +
-                  "</p>\n<p class=\"meta\">airgate";
+  // The plain words as a sentence on the page (the JSON body and the log keep them as they are).
+  std::string sentence(message);
+  if (!sentence.empty() && sentence[0] >= 'a' && sentence[0] <= 'z') sentence[0] = static_cast<char>(sentence[0] - 32);
+  if (!sentence.empty() && sentence.back() != '.' && sentence.back() != '?' && sentence.back() != ')') sentence += '.';
+  std::string b = "<h1>" + title + "</h1>\n<p>" + html_escape(sentence) + "</p>\n<p>" +
+                  html_escape(what_to_do(status)) + "</p>\n<p class=\"meta\">airgate";
   if (!request_id.empty()) b += " &middot; request <code>" + html_escape(request_id) + "</code>";
+  if (!time.empty()) b += " &middot; " + html_escape(time);
   b += "</p>\n";
   page.content_type = "text/html; charset=utf-8";
   page.body = html_page(title, b);

@@ -24,8 +24,9 @@ bool wants_json(std::string_view accept, std::string_view path);
 // The HTML page (the look of the login page) adds what the user can do about
 // it and the request id (the access log's `rid`) to quote to an administrator;
 // the JSON body carries the id as `request_id`.
+// `time` ("2026-12-02 17:40:12 UTC", may be empty) is shown on the HTML page.
 ErrorPage render_error(int status, core::Reason reason, std::string_view message, bool json,
-                       std::string_view request_id = {});
+                       std::string_view request_id = {}, std::string_view time = {});
 
 // One sentence a user can act on, for the HTML error page of `status`.
 std::string_view what_to_do(int status);

@@ -332,3 +332,66 @@ TEST_CASE("the credential header is reported even when the allowlist let the req
   CHECK(d.credential_in_proxy_authorization);  // the session still strips it
   CHECK(ac->verifications() == 0);
 }
+
+TEST_CASE("evaluate_login: the login form's credential goes through the same checks as Basic", "[access][login]") {
+  Auth auth;
+  auth.throttle.max_failures = 2;
+  auto ac = AccessControl::create(auth, {kAlice, kBob});
+  const auto client = make_address("192.0.2.7");
+  auto login = [&](const std::string& user, const std::string& password) {
+    auto ev = ac->evaluate_login(client, user, password, Clock::now());
+    if (ev.pending) {
+      bool ok = ac->verify(*ev.pending);
+      return ac->complete(std::move(ev), ok, Clock::now());
+    }
+    return ev.decision;
+  };
+  auto d = login("alice", "correct horse");
+  CHECK(d.outcome == Outcome::allow);
+  CHECK(d.reason == airgate::core::Reason::basic_auth);
+  CHECK(d.user == "alice");
+  const auto verified = ac->verifications();
+  // The cache: a second login with the same password costs no hash.
+  CHECK(login("alice", "correct horse").outcome == Outcome::allow);
+  CHECK(ac->verifications() == verified);
+  // A Basic request with the same credential hits the cache the form filled.
+  CHECK(run(*ac, req("192.0.2.7", basic("alice", "correct horse"))).outcome == Outcome::allow);
+  CHECK(ac->verifications() == verified);
+
+  d = login("nobody", "x");
+  CHECK(d.outcome == Outcome::unauthorized);
+  CHECK(d.reason == airgate::core::Reason::unknown_user);
+  CHECK(ac->verifications() == verified + 1);  // an unknown user costs a real verification
+  // A name with ':' cannot exist as a Basic user: unknown, never split.
+  d = login("alice:x", "correct horse");
+  CHECK(d.reason == airgate::core::Reason::unknown_user);
+  // Two failures: the throttle blocks the third attempt before any hash work.
+  const auto before = ac->verifications();
+  d = login("alice", "correct horse");
+  CHECK(d.outcome == Outcome::too_many_requests);
+  CHECK(d.retry_after.count() > 0);
+  CHECK(ac->verifications() == before);
+}
+
+TEST_CASE("evaluate_login: the allowlist under satisfy all", "[access][login]") {
+  Auth auth;
+  allow(auth, {"10.0.0.0/8"});
+  auth.satisfy = Satisfy::all;
+  auto ac = AccessControl::create(auth, {kAlice});
+  auto d = ac->evaluate_login(make_address("192.0.2.7"), "alice", "correct horse", Clock::now());
+  CHECK_FALSE(d.pending);
+  CHECK(d.decision.outcome == Outcome::forbidden);
+  CHECK(d.decision.reason == airgate::core::Reason::ip_not_allowed);
+  auto ok = ac->evaluate_login(make_address("10.1.2.3"), "alice", "correct horse", Clock::now());
+  REQUIRE(ok.pending);
+  bool verified = ac->verify(*ok.pending);
+  CHECK(ac->complete(std::move(ok), verified, Clock::now()).outcome == Outcome::allow);
+  // satisfy any: an address on the allowlist still has its password checked
+  // (whoever submits the form wants a session for that user).
+  auth.satisfy = Satisfy::any;
+  auto any = AccessControl::create(auth, {kAlice});
+  auto ev = any->evaluate_login(make_address("10.1.2.3"), "alice", "wrong", Clock::now());
+  REQUIRE(ev.pending);
+  verified = any->verify(*ev.pending);
+  CHECK(any->complete(std::move(ev), verified, Clock::now()).outcome == Outcome::unauthorized);
+}

@@ -132,6 +132,19 @@ TEST_CASE("login CSRF tokens are bound to the nonce cookie", "[access][session]"
   CHECK(tok != keys.encode(claims()).substr(keys.encode(claims()).rfind('.') + 1));
 }
 
+TEST_CASE("login nonces: fresh, 22 base64url characters, other shapes refused", "[access][session]") {
+  const auto a = new_login_nonce();
+  const auto b = new_login_nonce();
+  CHECK(a != b);
+  CHECK(is_login_nonce(a));
+  CHECK(is_login_nonce(b));
+  CHECK_FALSE(is_login_nonce(""));
+  CHECK_FALSE(is_login_nonce(a.substr(1)));
+  CHECK_FALSE(is_login_nonce(a + "A"));
+  CHECK_FALSE(is_login_nonce(std::string(21, 'A') + "\""));
+  CHECK_FALSE(is_login_nonce(std::string(21, 'A') + "="));
+}
+
 TEST_CASE("base64url is strict", "[access][session]") {
   CHECK(base64url_encode("\xfb\xff") == "-_8");
   CHECK(base64url_decode("-_8") == std::string("\xfb\xff"));

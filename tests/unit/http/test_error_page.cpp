@@ -10,7 +10,7 @@ TEST_CASE("HTML error pages say what happened, what to do, and the request id", 
   CHECK(p.content_type == "text/html; charset=utf-8");
   CHECK(p.body.find("<title>502 Bad Gateway</title>") != std::string::npos);
   CHECK(p.body.find("<h1>502 Bad Gateway</h1>") != std::string::npos);
-  CHECK(p.body.find("<p>the upstream refused the connection</p>") != std::string::npos);
+  CHECK(p.body.find("<p>The upstream refused the connection.</p>") != std::string::npos);
   CHECK(p.body.find(std::string(what_to_do(502))) != std::string::npos);
   CHECK(p.body.find("rid-&lt;42&gt;") != std::string::npos);  // escaped: the id may come from the client
   CHECK(p.body.find("<script") == std::string::npos);

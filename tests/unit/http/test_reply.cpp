@@ -27,7 +27,7 @@ TEST_CASE("local reply: status line, fields, page; HEAD gets the headers only", 
   CHECK(head.find("\r\nConnection: close\r\n") != std::string::npos);
   const std::string page = full.bytes.substr(full.head_size);
   CHECK(head.find("\r\nContent-Length: " + std::to_string(page.size()) + "\r\n") != std::string::npos);
-  CHECK(page.find("request body larger than 1 KiB") != std::string::npos);
+  CHECK(page.find("Request body larger than 1 KiB.") != std::string::npos);
   CHECK(page.find("<code>rid</code>") != std::string::npos);
   CHECK(head.find("\r\nContent-Security-Policy: default-src 'none'; ") != std::string::npos);
 

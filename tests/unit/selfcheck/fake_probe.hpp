@@ -16,6 +16,7 @@ struct FakeProbe : SystemProbe {
   std::map<std::string, std::string> files;
   std::map<std::string, unsigned> modes;
   std::time_t t = std::time(nullptr);
+  bool kubernetes = false;
 
   std::vector<InterfaceAddress> interface_addresses() const override { return ifaces; }
   std::optional<unsigned> file_mode(const std::string& path, std::string& error) const override {
@@ -35,6 +36,7 @@ struct FakeProbe : SystemProbe {
     return it->second;
   }
   std::time_t now() const override { return t; }
+  bool in_kubernetes() const override { return kubernetes; }
 };
 
 }  // namespace airgate::selfcheck::testing

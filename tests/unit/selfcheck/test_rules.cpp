@@ -358,6 +358,28 @@ TEST_CASE("TLS_SELF_SIGNED and TLS_MIN_VERSION", "[selfcheck]") {
   CHECK(absent(run(clean()), "TLS_SELF_SIGNED"));  // plain listener: no certificate involved
 }
 
+TEST_CASE("FILE_SESSION_SECRET_PERMISSIONS and SESSION_SECRET_PER_PROCESS", "[selfcheck]") {
+  auto c = clean();  // basic auth with a user, sessions on by default
+  FakeProbe p;
+  CHECK(absent(run(c, p), "SESSION_SECRET_PER_PROCESS"));  // not under Kubernetes
+  p.kubernetes = true;
+  auto fs = run(c, p);
+  REQUIRE(has(fs, "SESSION_SECRET_PER_PROCESS", Severity::warning));
+  CHECK(find(fs, "SESSION_SECRET_PER_PROCESS")->fix.find("auth.session.secret_file") != std::string::npos);
+  c.auth.session.enabled = false;
+  CHECK(absent(run(c, p), "SESSION_SECRET_PER_PROCESS"));
+  c.auth.session.enabled = true;
+  c.auth.session.secret_file = "/secrets/session.key";
+  p.modes["/secrets/session.key"] = 0644;
+  fs = run(c, p);
+  CHECK(absent(fs, "SESSION_SECRET_PER_PROCESS"));
+  REQUIRE(has(fs, "FILE_SESSION_SECRET_PERMISSIONS", Severity::warning));
+  CHECK(find(fs, "FILE_SESSION_SECRET_PERMISSIONS")->finding.find("/secrets/session.key has mode 0644") !=
+        std::string::npos);
+  p.modes["/secrets/session.key"] = 0400;
+  CHECK(absent(run(c, p), "FILE_SESSION_SECRET_PERMISSIONS"));
+}
+
 TEST_CASE("FILE_KEY_PERMISSIONS and FILE_USERS_PERMISSIONS", "[selfcheck]") {
   auto c = clean();
   c.listen = {listener("127.0.0.1", 8443, true)};
