@@ -151,11 +151,13 @@ asio::awaitable<Step> Session::login_submit(Exchange& ex) {
   } else {
     d = std::move(ev.decision);
   }
-  ex.log.user = d.user;
   ExtraFields extra;
   using access::Outcome;
   switch (d.outcome) {
     case Outcome::allow:
+      // Only a user name that was accepted is logged: a failed one may be a
+      // password typed into the wrong field.
+      ex.log.user = d.user;
       worker_.metrics->login(Login::success);
       worker_.metrics->session_issued();
       extra.emplace_back(bhttp::field::location, rd);

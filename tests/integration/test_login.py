@@ -168,7 +168,7 @@ class LoginTest(AccessBase):
     def test_wrong_password_shows_the_form_again(self):
         ag = self.start_ag()
         for user, password, reason in [(USER, "wrong", "invalid_password"), ("nobody", "x", "unknown_user"),
-                                       ("a:b", PASSWORD, "unknown_user"), ("", "", "unknown_user")]:
+                                       ("a:b", PASSWORD, "unknown_user"), ("S3cret-typed-as-user", "", "unknown_user")]:
             with self.subTest(user=user):
                 resp = self.sign_in(ag, "/p", user, password)
                 self.assertEqual(resp.status, 401, resp)
@@ -180,6 +180,8 @@ class LoginTest(AccessBase):
                 self.assertEqual(resp.header_values("WWW-Authenticate"), [], "a native dialog over the form")
                 self.assertIn('value="%s"' % user.replace(":", ":"), body)
         self.assertEqual(self.reason_of(self.log_line(ag, "POST /.airgate/login")), "invalid_password")
+        # A rejected user name is not logged: it may be a password typed into the wrong field.
+        self.assertNotIn("S3cret-typed-as-user", ag.stdout() + ag.stderr())
         _, text = self.admin_get(ag, "/metrics")
         self.assertRegex(text, r'airgate_logins_total\{outcome="failure"\} 4\b')
         self.assertRegex(text, r'airgate_auth_failures_total\{reason="unknown_user"\} 3\b')
