@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace airgate::config {
@@ -37,12 +38,24 @@ struct SniCertificate {
   std::string private_key;
 };
 
+inline constexpr std::string_view kDefaultCiphersuites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+inline constexpr std::string_view kDefaultCiphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384";
+
 struct Tls {
   // Empty certificate and private_key: a self-signed certificate is generated
   // in memory at start (design §2).
   std::string certificate;
   std::string private_key;
   std::string min_version = "1.2";  // "1.2" | "1.3"
+  // OpenSSL cipher strings, in the server's order of preference (Mozilla's
+  // "intermediate" by default: AES-128-GCM first, the fastest where AES-NI
+  // exists, all AEAD with forward secrecy). Checked when the context is built.
+  std::string ciphersuites = std::string(kDefaultCiphersuites);  // TLS 1.3
+  std::string ciphers = std::string(kDefaultCiphers);            // TLS 1.2
   std::vector<SniCertificate> sni;
   std::optional<std::string> client_ca;
 };

@@ -38,7 +38,7 @@ const std::map<std::string, std::vector<std::string>>& known_keys() {
        {"listen", "upstream", "routes", "limits", "auth", "trusted_proxies", "headers", "error_pages", "admin",
         "logging", "workers", "shutdown_grace", "reload_watch", "security"}},
       {"listen", {"address", "tls", "proxy_protocol", "redirect_to_https"}},
-      {"tls", {"certificate", "private_key", "min_version", "sni", "client_ca"}},
+      {"tls", {"certificate", "private_key", "min_version", "ciphersuites", "ciphers", "sni", "client_ca"}},
       {"sni", {"names", "certificate", "private_key"}},
       {"upstream",
        {"url", "ca_file", "connect_timeout", "read_timeout", "send_timeout", "max_idle_connections",

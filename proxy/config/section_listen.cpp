@@ -30,6 +30,16 @@ Tls parse_tls(Reader& rd, const Val& v) {
         rd.type_error(*m, "\"1.2\" or \"1.3\"");
     }
   }
+  for (auto [key, out] : {std::pair{"ciphersuites", &tls.ciphersuites}, std::pair{"ciphers", &tls.ciphers}}) {
+    if (auto c = f.get(key)) {
+      std::string s;
+      if (!rd.scalar(*c, "an OpenSSL cipher string", s)) continue;
+      if (s.empty() || core::has_control(s) || s.find(' ') != std::string::npos)
+        rd.error(*c, "must be a non-empty OpenSSL cipher string of names separated by ':'");
+      else
+        *out = s;
+    }
+  }
   if (auto s = f.get("sni")) {
     for (const auto& item : rd.items(*s, false)) {
       SniCertificate sni;

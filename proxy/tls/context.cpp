@@ -19,13 +19,6 @@ namespace ssl = boost::asio::ssl;
 
 namespace {
 
-// TLS 1.2 AEAD suites with forward secrecy (Mozilla intermediate); TLS 1.3
-// suites are OpenSSL's defaults, all AEAD.
-constexpr const char* kCipherList = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-                                    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-                                    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
-                                    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384";
-
 constexpr long kSessionCacheSize = 1024;
 constexpr long kSessionTimeoutSeconds = 300;
 
@@ -58,9 +51,29 @@ int alpn_select(SSL*, const unsigned char** out, unsigned char* outlen, const un
   return SSL_TLSEXT_ERR_NOACK;
 }
 
-void apply_server_policy(SSL_CTX* c, const std::string& min_version) {
-  SSL_CTX_set_min_proto_version(c, min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
-  SSL_CTX_set_cipher_list(c, kCipherList);
+// The protocol floor and the cipher order (tls.ciphersuites for TLS 1.3,
+// tls.ciphers for 1.2; the server's order wins). A string OpenSSL makes
+// nothing of fails the listener's start or reload with the key named.
+void apply_server_policy(SSL_CTX* c, const config::Tls& tls, const std::string& listener) {
+  SSL_CTX_set_min_proto_version(c, tls.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
+  // OpenSSL skips TLS 1.3 suite names it does not know: each is tried alone
+  // first, so a typo is an error instead of a silently shorter list.
+  std::string_view rest = tls.ciphersuites;
+  while (!rest.empty()) {
+    const auto colon = rest.find(':');
+    const std::string one(rest.substr(0, colon));
+    rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
+    if (SSL_CTX_set_ciphersuites(c, one.c_str()) != 1)
+      throw std::runtime_error(listener + ": tls.ciphersuites: OpenSSL does not know the TLS 1.3 suite \"" + one +
+                               "\" (known: TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, "
+                               "TLS_CHACHA20_POLY1305_SHA256)");
+  }
+  if (SSL_CTX_set_ciphersuites(c, tls.ciphersuites.c_str()) != 1)
+    throw std::runtime_error(listener + ": tls.ciphersuites \"" + tls.ciphersuites + "\" is not a list of suites");
+  if (SSL_CTX_set_cipher_list(c, tls.ciphers.c_str()) != 1)
+    throw std::runtime_error(listener + ": tls.ciphers \"" + tls.ciphers +
+                             "\": OpenSSL selects no TLS 1.2 cipher from it (e.g. ECDHE-RSA-AES128-GCM-SHA256)");
+  ERR_clear_error();
   SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
@@ -190,7 +203,7 @@ ServerContext make_server_context(const config::Tls& tls, const std::string& lis
   ServerContext out;
   out.ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* c = out.ctx->native_handle();
-  apply_server_policy(c, tls.min_version);
+  apply_server_policy(c, tls, listener);
 
   out.sni = std::make_shared<std::vector<SniEntry>>();
   if (tls.certificate.empty()) {
@@ -211,7 +224,7 @@ ServerContext make_server_context(const config::Tls& tls, const std::string& lis
   for (const auto& entry : tls.sni) {
     SniEntry sni;
     sni.ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
-    apply_server_policy(sni.ctx->native_handle(), tls.min_version);
+    apply_server_policy(sni.ctx->native_handle(), tls, listener);
     out.certificates.push_back(
         load_certificate(sni.ctx->native_handle(), entry.certificate, entry.private_key, listener));
     if (tls.client_ca) require_client_certificates(sni.ctx->native_handle(), *tls.client_ca, listener);

@@ -161,6 +161,40 @@ class MinVersionTest(AirgateTestCase):
         self.assertEqual(c.read_response().status, 200)
 
 
+class CipherOrderTest(AirgateTestCase):
+    """tls.ciphersuites / tls.ciphers: the server's order wins (a client that
+    lists AES-256 first, as OpenSSL's and Python's do, still gets AES-128-GCM
+    by default), and an unknown name stops the start with the key named."""
+
+    def negotiated(self, ag, **kw):
+        ctx = self.pki.client_context(**kw)
+        with socket.create_connection(("127.0.0.1", ag.port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+                return tls.cipher()[0]
+
+    def test_default_order_and_configured_ones(self):
+        up = self.start_upstream()
+        ag = self.start_airgate(self.config(up))
+        self.assertEqual(self.negotiated(ag), "TLS_AES_128_GCM_SHA256")
+        self.assertEqual(self.negotiated(ag, max_version=ssl.TLSVersion.TLSv1_2), "ECDHE-ECDSA-AES128-GCM-SHA256")  # the test PKI has EC keys
+        ag = self.start_airgate(self.config(up, listen=[tls_listener(
+            self.pki, ciphersuites="TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256",
+            ciphers="ECDHE-ECDSA-AES256-GCM-SHA384")]))
+        self.assertEqual(self.negotiated(ag), "TLS_CHACHA20_POLY1305_SHA256")
+        self.assertEqual(self.negotiated(ag, max_version=ssl.TLSVersion.TLSv1_2), "ECDHE-ECDSA-AES256-GCM-SHA384")
+
+    def test_unknown_names_stop_the_start(self):
+        up = self.start_upstream()
+        for key, value, words in [("ciphersuites", "TLS_AES_128_GCM_SHA256:TLS_AES_128_GCM", 'suite "TLS_AES_128_GCM"'),
+                                  ("ciphers", "NO-SUCH-CIPHER", 'tls.ciphers "NO-SUCH-CIPHER"')]:
+            with self.subTest(key=key):
+                ag = self.start_airgate(self.config(up, listen=[tls_listener(self.pki, **{key: value})]), wait=False)
+                code = ag.wait_exit(10)
+                self.assertIsNotNone(code, "started with tls.%s: %s" % (key, value))
+                self.assertNotEqual(code, 0)
+                self.assertIn(words, ag.stderr())
+
+
 class HandshakeTimeoutTest(AirgateTestCase):
     def test_silent_tcp_connection_closed_after_handshake_timeout(self):
         up = self.start_upstream()
