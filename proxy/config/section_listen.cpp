@@ -102,7 +102,14 @@ void parse_listen(Reader& rd, const Val& v, Config& cfg) {
     } else {
       rd.error_at(item.node, item.path, "address is required (e.g. address: \"0.0.0.0:8443\")");
     }
-    if (auto t = f.get("tls"); t && !t->node.IsNull()) l.tls = parse_tls(rd, *t);
+    if (auto t = f.get("tls")) {
+      // `tls:` with nothing under it (every key commented out, say) must not
+      // quietly become plain HTTP on what is meant to be a TLS port.
+      if (t->node.IsNull())
+        rd.error(*t, "is empty: write tls: {} for TLS with a self-signed certificate, or remove tls for plain HTTP");
+      else
+        l.tls = parse_tls(rd, *t);
+    }
     if (auto p = f.get("proxy_protocol")) rd.read_bool(*p, l.proxy_protocol);
     if (auto r = f.get("redirect_to_https")) {
       std::optional<std::string> s;

@@ -576,6 +576,14 @@ TEST_CASE("TLS listener validation", "[config][load]") {
   CHECK(r3.problems.size() == 2);  // certificate and private_key required
   auto r4 = bad("listen: [{ address: 0.0.0.0:1, tls: { sni: [{ certificate: a, private_key: b }] } }]");
   CHECK_THAT(r4.problems[0].message, Catch::Contains("names is required"));
+  // An empty tls: (its keys commented out) is an error, never plain HTTP.
+  auto r5 = bad("listen:\n  - address: 0.0.0.0:443\n    tls:\n    #  certificate: a.crt\n");
+  REQUIRE(r5.problems.size() == 1);
+  CHECK(r5.problems[0].message ==
+        "listen[0].tls: is empty: write tls: {} for TLS with a self-signed certificate, or remove tls for plain HTTP");
+  CHECK(r5.problems[0].line == 3);
+  CHECK_THAT(bad("listen: [{ address: 0.0.0.0:1, tls: ~ }]").problems[0].message, Catch::Contains("is empty"));
+  CHECK(ok("listen: [{ address: 0.0.0.0:1, tls: {} }]").listen[0].tls.has_value());
 }
 
 TEST_CASE("redirect_to_https validation", "[config][load]") {
