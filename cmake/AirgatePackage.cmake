@@ -36,6 +36,7 @@ foreach(doc ${_docs})
 endforeach()
 add_custom_target(airgate_package_files ALL DEPENDS ${_gen}/airgate.8.gz ${_gen}/changelog.gz ${_docs_gz})
 install(FILES ${_gen}/airgate.8.gz DESTINATION share/man/man8 COMPONENT airgate)
+install(FILES ${_pkg}/lintian-overrides DESTINATION share/lintian/overrides RENAME airgate COMPONENT airgate)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${_pkg}/copyright ${_gen}/changelog.gz ${_docs_gz}
         DESTINATION share/doc/airgate COMPONENT airgate)
 

@@ -18,6 +18,7 @@ Notifier::Notifier() {
   const char* value = std::getenv("NOTIFY_SOCKET");
   if (!value || !*value) return;
   std::string error;
+  name_ = value;
   address_ = core::sd_notify::parse_address(value, error);
   if (!address_) {
     spdlog::error("systemd notifications off: {}", error);
@@ -42,8 +43,7 @@ void Notifier::send(const std::string& message) {
   const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address_->sun_path.size() +
                                           (address_->abstract ? 0 : 1));
   if (::sendto(fd_, message.data(), message.size(), MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&sa), len) < 0)
-    spdlog::warn("systemd notification to {} failed: {}",
-                 address_->abstract ? "@" + address_->sun_path.substr(1) : address_->sun_path, std::strerror(errno));
+    spdlog::warn("systemd notification to {} failed: {}", name_, std::strerror(errno));
 }
 
 void Notifier::ready(std::string_view status) { send(core::sd_notify::ready(status)); }

@@ -28,6 +28,7 @@ class Notifier {
  private:
   void send(const std::string& message);
   std::optional<core::sd_notify::Address> address_;
+  std::string name_;  // $NOTIFY_SOCKET as given, for messages
   int fd_ = -1;
 };
 
