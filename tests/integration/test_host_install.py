@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import unittest
 
-from harness import AirgateTestCase, run_cli
+from harness import Airgate, AirgateTestCase, run_cli
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 PACKAGING = os.path.join(ROOT, "packaging")
@@ -113,6 +113,33 @@ class PackagedConfig(AirgateTestCase):
         p = run_cli(["check", "-c", conf])
         self.assertEqual(p.returncode, 0, p.stderr.decode() + p.stdout.decode())
         self.assertIn(conf + ": ok", p.stdout.decode())
+
+
+    def test_self_signed_as_the_comments_say_is_tls(self):
+        """The conffile's comment: `tls: {}` in place of the tls: block gives a
+        self-signed TLS listener (an empty `tls:` would be plain HTTP)."""
+        etc = os.path.join(self.tmp, "etc-airgate")
+        os.makedirs(etc)
+        conf = self.conffile_in(etc)
+        with open(conf) as f:
+            text = f.read()
+        self.assertIn("write `tls: {}` instead of the three `tls:` lines", text)
+        block = re.search(r"^    tls:\n      certificate: .*\n      private_key: .*\n", text, re.M)
+        self.assertIsNotNone(block, "the tls: block of the first listener")
+        text = text.replace(block.group(0), "    tls: {}\n")
+        text = text.replace('"0.0.0.0:443"', '"127.0.0.1:0"').replace('"0.0.0.0:80"', '"127.0.0.1:0"')
+        text = text.replace('"127.0.0.1:9901"', '"127.0.0.1:0"')
+        with open(conf, "w") as f:
+            f.write(text)
+        p = run_cli(["passwd", "-f", os.path.join(etc, "htpasswd"), "admin"], stdin=b"a long enough password\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        workdir = os.path.join(self.tmp, "run")
+        os.makedirs(workdir)
+        ag = Airgate(workdir, args=["run", "-c", conf], expect_listeners=2, expect_admin=True, wait=False)
+        self.addCleanup(ag.stop)
+        ag.wait_ready()
+        self.assertEqual([lst.scheme for lst in ag.listeners], ["https", "http"])
+        self.assertIn("redirects to https://localhost", ag.stderr())
 
 
 class ServiceUnit(unittest.TestCase):
