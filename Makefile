@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 # Compiler warnings as errors in airgate's own code (.ci/run sets ON).
 AIRGATE_WERROR ?= OFF
 
-.PHONY: all deps build test run clean soak test-asan test-tsan fuzz format format-check
+.PHONY: all deps build test run clean soak test-asan test-tsan fuzz format format-check package test-package
 
 all: build
 
@@ -25,6 +25,16 @@ build: deps $(BUILD_DIR)/build.ninja
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# The Debian package: $(BUILD_DIR)/airgate_<version>_<arch>.deb (cmake/AirgatePackage.cmake).
+package: build
+	cmake --build $(BUILD_DIR) --target package
+
+# The package on a real systemd in a Debian 12 container (tests/package/run):
+# lintian, install, start, reload, sandbox, purge. Needs Docker (started when
+# needed by scripts/docker-setup).
+test-package: build
+	tests/package/run $(BUILD_DIR)
 
 run: build
 	scripts/first-run

@@ -4,8 +4,12 @@
 
 #include "access/htpasswd.hpp"
 
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <iostream>
 #include <istream>
@@ -76,6 +80,12 @@ int cmd_passwd(const std::string& file, const std::string& user, std::istream& i
     return kExitUsage;
   }
 
+  // The file is replaced by a new one (owned by whoever runs this): give it
+  // back the owner it had, so root updating the users file of a service that
+  // runs as another user (the package's /etc/airgate/htpasswd, owned by
+  // airgate) does not make it unreadable to that service.
+  struct stat before {};
+  const bool existed = ::stat(file.c_str(), &before) == 0;
   auto result = access::set_user_password(file, user, password, 12);
   access::wipe(password);
   for (const auto& w : result.warnings) std::cerr << "airgate passwd: warning: " << w << " (line kept as is)\n";
@@ -83,6 +93,10 @@ int cmd_passwd(const std::string& file, const std::string& user, std::istream& i
     std::cerr << "airgate passwd: " << result.error << "; " << file << " not changed\n";
     return kExitUsage;
   }
+  if (existed && (before.st_uid != ::geteuid() || before.st_gid != ::getegid()) &&
+      ::chown(file.c_str(), before.st_uid, before.st_gid) != 0)
+    std::cerr << "airgate passwd: warning: cannot give " << file << " back its owner " << before.st_uid << ":"
+              << before.st_gid << ": " << std::strerror(errno) << "\n";
   std::cerr << (result.replaced ? "updated user " : "added user ") << user << " in " << file << "\n";
   return kExitOk;
 }

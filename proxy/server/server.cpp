@@ -2,6 +2,7 @@
 
 #include "http/session.hpp"
 #include "server/admin.hpp"
+#include "server/notify.hpp"
 #include "server/task.hpp"
 #include "server/watch.hpp"
 
@@ -132,6 +133,7 @@ struct Server::Impl {
   std::atomic<bool> shutting_down{false};
   std::vector<asio::signal_set*> signal_sets;  // cancelled on shutdown
   AcceptWarnings accept_warnings;
+  Notifier notifier;  // systemd Type=notify; does nothing without $NOTIFY_SOCKET
 
   asio::awaitable<void> accept_loop(Worker& w, tcp::acceptor& acceptor, http::ListenerInfo info);
   asio::awaitable<bool> wait_below_max_connections(Worker& w, const tcp::acceptor& acceptor);
@@ -140,17 +142,21 @@ struct Server::Impl {
   void bind(const config::Config& cfg);
   void shutdown();
   asio::awaitable<void> drain(std::chrono::steady_clock::time_point deadline);
-  void reload(const std::string& why);
+  // Empty when the new configuration was applied, else why it was rejected.
+  std::string reload(const std::string& why);
+  void notified_reload(const std::string& why);
   asio::awaitable<void> watch_loop();
   std::string metrics_text();
 };
 
-void Server::Impl::reload(const std::string& why) {
+std::string Server::Impl::reload(const std::string& why) {
   auto old = runtime.load();
   auto result = reload_source();
+  std::string rejected;
   auto reject = [&](const std::string& message) {
     spdlog::error("reload ({}) rejected, the previous configuration keeps serving: {}", why, message);
     metrics.reload(false);
+    rejected = message;
   };
   if (!result.ok()) {
     for (const auto& p : result.problems) spdlog::error("reload: {}", p.str());
@@ -172,6 +178,15 @@ void Server::Impl::reload(const std::string& why) {
   // Remember the files as they are now, so a rejected change is not retried
   // on every tick; the next edit triggers the next attempt.
   watch.reset(watched_files(*runtime.load()->config));
+  return rejected;
+}
+
+// A reload as systemd sees it: RELOADING=1 before, READY=1 with the result after.
+void Server::Impl::notified_reload(const std::string& why) {
+  notifier.reloading("reloading (" + why + ")");
+  const auto rejected = reload(why);
+  notifier.ready(rejected.empty() ? "reload ok (" + why + ")"
+                                  : "reload failed: " + rejected + "; the previous configuration keeps serving");
 }
 
 asio::awaitable<void> Server::Impl::watch_loop() {
@@ -183,7 +198,7 @@ asio::awaitable<void> Server::Impl::watch_loop() {
     auto [ec] = co_await timer.async_wait(use_tuple);
     if (ec || shutting_down) co_return;
     if (interval.count() == 0) continue;  // watching switched off (a reload may switch it on)
-    if (auto changed = watch.changed(); !changed.empty()) reload("changed: " + changed);
+    if (auto changed = watch.changed(); !changed.empty()) notified_reload("changed: " + changed);
   }
 }
 
@@ -316,6 +331,7 @@ void Server::Impl::bind(const config::Config& cfg) {
 
 void Server::Impl::shutdown() {
   if (shutting_down.exchange(true)) return;
+  notifier.stopping("shutting down");
   const auto grace = runtime.load()->config->shutdown_grace;
   spdlog::info("shutting down: no new connections; waiting up to {} ms for {} open connection(s)", grace.count(),
                active.load());
@@ -403,7 +419,7 @@ int Server::run() {
   std::function<void(error_code, int)> on_hangup = [&](error_code ec, int) {
     if (ec || impl.shutting_down) return;
     spdlog::info("received SIGHUP");
-    impl.reload("SIGHUP");
+    impl.notified_reload("SIGHUP");
     hangup.async_wait(on_hangup);
   };
   hangup.async_wait(on_hangup);
@@ -411,6 +427,13 @@ int Server::run() {
   asio::co_spawn(impl.control, impl.watch_loop(), log_failure("configuration file watch"));
   if (impl.admin) impl.admin->start();
   for (auto& w : impl.workers) w->thread = std::thread([&w = *w] { w.ioc.run(); });
+  // Every listener is bound (in the constructor) and the self-check ran
+  // before it: ready. Connections that arrived meanwhile wait in the backlog.
+  {
+    std::string urls;
+    for (const auto& u : impl.listener_urls) urls += (urls.empty() ? "" : ", ") + u;
+    impl.notifier.ready("serving on " + urls);
+  }
   impl.control.run();
   for (auto& w : impl.workers) {
     w->ioc.stop();
