@@ -1,15 +1,15 @@
-// Fuzz target: the request path normaliser (http/rules/path.hpp). Input: a
+// Fuzz target: the request path normaliser (core/path.hpp). Input: a
 // path as a client could send it. Invariants: a canonical result starts with
 // "/", never contains "//", "/./" or "/../" nor ends in "/." or "/..", is
 // judged canonical by the fast check and normalises to itself; the fast check
 // never calls a path canonical that normalises to something else.
-#include "http/rules/path.hpp"
+#include "core/path.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
-namespace rules = airgate::http::rules;
+namespace core = airgate::core;
 
 namespace {
 bool ends_with(std::string_view s, std::string_view suffix) {
@@ -19,8 +19,8 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);
-  const bool canonical = rules::path_is_canonical(in);
-  const auto r = rules::normalize_path(in);
+  const bool canonical = core::path_is_canonical(in);
+  const auto r = core::normalize_path(in);
   if (canonical && (!r.ok || r.path != in)) __builtin_trap();
   if (!r.ok) {
     if (r.why.empty()) __builtin_trap();
@@ -34,8 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (p.find('\\') != std::string_view::npos || p.find(';') != std::string_view::npos ||
       p.find('\0') != std::string_view::npos)
     __builtin_trap();
-  if (!rules::path_is_canonical(p)) __builtin_trap();
-  const auto again = rules::normalize_path(p);
+  if (!core::path_is_canonical(p)) __builtin_trap();
+  const auto again = core::normalize_path(p);
   if (!again.ok || again.path != p) __builtin_trap();
   return 0;
 }

@@ -1,8 +1,8 @@
-#include "http/rules/path.hpp"
+#include "core/path.hpp"
 
 #include <vector>
 
-namespace airgate::http::rules {
+namespace airgate::core {
 namespace {
 
 constexpr bool is_unreserved(unsigned char c) {
@@ -139,4 +139,4 @@ NormalizedPath normalize_path(std::string_view p) {
   return out;
 }
 
-}  // namespace airgate::http::rules
+}  // namespace airgate::core

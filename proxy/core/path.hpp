@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-namespace airgate::http::rules {
+namespace airgate::core {
 
 // True when `path` (without the query) is already canonical: no allocation,
 // one pass. Most requests take only this.
@@ -34,4 +34,4 @@ struct NormalizedPath {
 // The canonical form of `path` (without the query), or why there is none.
 NormalizedPath normalize_path(std::string_view path);
 
-}  // namespace airgate::http::rules
+}  // namespace airgate::core

@@ -1,13 +1,13 @@
 // The path normaliser: every spelling named in issue 16, each with its
 // canonical form or its refusal; and the fast canonical check agrees.
-#include "http/rules/path.hpp"
+#include "core/path.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <string>
 
-using airgate::http::rules::normalize_path;
-using airgate::http::rules::path_is_canonical;
+using airgate::core::normalize_path;
+using airgate::core::path_is_canonical;
 
 namespace {
 struct Case {
