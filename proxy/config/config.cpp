@@ -18,10 +18,19 @@ namespace airgate::config {
 
 std::string Located::message(const std::string& what) const {
   std::string out = source;
-  if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+  if (line > 0) {
+    out += ':';
+    out += std::to_string(line);
+    out += ':';
+    out += std::to_string(column);
+  }
   out += ": ";
-  if (!path.empty()) out += path + ": ";
-  return out + what;
+  if (!path.empty()) {
+    out += path;
+    out += ": ";
+  }
+  out += what;
+  return out;
 }
 
 bool Route::matches(std::string_view path, std::string_view method) const {

@@ -48,7 +48,8 @@ void parse_methods(Reader& rd, const Val& v, Route& r) {
     if (std::any_of(m.begin(), m.end(), [](char c) { return c >= 'a' && c <= 'z'; })) {
       std::string upper = m;
       for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      rd.error(item, "methods are case-sensitive: " + quote(m) + " matches no request; write " + quote(upper));
+      rd.error(item,
+               std::string("methods are case-sensitive: ") + quote(m) + " matches no request; write " + quote(upper));
       continue;
     }
     if (std::find(r.methods.begin(), r.methods.end(), m) != r.methods.end()) {
@@ -103,7 +104,7 @@ void parse_routes(Reader& rd, const Val& v, Config& cfg) {
         else if (!canonical.ok)
           rd.error(*p, quote(r.path_prefix) + " can never match: " + std::string(canonical.why));
         else if (canonical.path != r.path_prefix)
-          rd.error(*p, "requests are matched in their normalised form, which " + quote(r.path_prefix) +
+          rd.error(*p, std::string("requests are matched in their normalised form, which ") + quote(r.path_prefix) +
                            " is not: write " + quote(canonical.path));
       }
     } else {

@@ -491,6 +491,7 @@ Step Session::apply_access(Exchange& ex, const access::AccessDecision& d) {
                d.credential_present ? "wrong user name or password" : "this site requires a user name and password"),
           has_body, std::move(extra));
     case Outcome::forbidden:
+      if (d.reason == Reason::forbidden_user) ex.log.user = d.user;  // authenticated: the log names who was refused
       return Step::reply(fail(403, d.reason,
                               d.reason == Reason::forbidden_user ? "your user may not make this request"
                                                                  : "access from your address is not allowed"),

@@ -10,6 +10,7 @@ docs/access-control.md is config/examples/airbyte-routes.yaml, and works."""
 
 import base64
 import hashlib
+import itertools
 import os
 import re
 import signal
@@ -27,6 +28,7 @@ NAV = [("Sec-Fetch-Mode", "navigate"), ("Sec-Fetch-Dest", "document")]
 COOKIE = "__Host-airgate_session"
 RELOAD_OK = "configuration reloaded"
 
+TAGS = itertools.count(1)
 PASSWORDS = {"admin": "admin-pass-1", "alice": "alice-pass-1"}
 
 
@@ -90,9 +92,25 @@ class RoutesBase(AccessBase):
         return self.start_airgate(self.route_config(routes, **auth))
 
     def send(self, ag, method, path, headers=(), conn=None):
-        """(Response, upstream records of this request); the target gets a unique query."""
-        resp, rec = self.get(ag, self.up, list(headers), path=path, method=method, conn=conn)
-        return resp, rec
+        """(Response, the upstream's record of this request or None). The
+        target gets a unique query, by which the record is found whatever
+        path airgate sent upstream."""
+        tag = "tag=r%d-%d" % (os.getpid(), next(TAGS))
+        target = path + ("&" if "?" in path else "?") + tag
+        c = conn or self.raw(ag)
+        c.send(request_bytes(method, target, list(headers)))
+        resp = c.read_response(method)
+        if conn is None:
+            c.close()
+
+        def mine(u):
+            return [r for r in u.requests() if r.target.endswith("?" + tag) or r.target.endswith("&" + tag)]
+        if resp.status < 400:
+            recs = self.up.wait_for(mine, timeout=5) or []
+        else:
+            time.sleep(0.05)
+            recs = mine(self.up)
+        return resp, (recs[-1] if recs else None)
 
 
 class NormalisationTest(RoutesBase):

@@ -583,6 +583,7 @@ TEST_CASE("ROUTES_CONFIG_API_OPEN", "[selfcheck][routes]") {
   c.auth.users.push_back({"bob", kStrongHash});
   const auto* f = find(run(c), "ROUTES_CONFIG_API_OPEN");
   REQUIRE(f);
+  INFO(f->finding);
   CHECK(f->severity == Severity::warning);
   CHECK(f->finding.find("2 users can log in") != std::string::npos);
   CHECK(f->finding.find("'POST /api/v1/sources/create'") != std::string::npos);
