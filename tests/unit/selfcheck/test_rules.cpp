@@ -581,7 +581,8 @@ TEST_CASE("ROUTES_CONFIG_API_OPEN", "[selfcheck][routes]") {
   auto c = clean();
   CHECK_FALSE(find(run(c), "ROUTES_CONFIG_API_OPEN"));  // one user: nobody to keep out
   c.auth.users.push_back({"bob", kStrongHash});
-  const auto* f = find(run(c), "ROUTES_CONFIG_API_OPEN");
+  auto fs = run(c);  // the findings outlive `f`
+  const auto* f = find(fs, "ROUTES_CONFIG_API_OPEN");
   REQUIRE(f);
   INFO(f->finding);
   CHECK(f->severity == Severity::warning);
@@ -590,7 +591,8 @@ TEST_CASE("ROUTES_CONFIG_API_OPEN", "[selfcheck][routes]") {
   const std::vector<std::string> write = {"POST", "PUT", "PATCH", "DELETE"};
   c.routes = {admin_route("/api/v1/sources/"), admin_route("/api/v1/destinations/"),
               admin_route("/api/v1/connections/")};
-  f = find(run(c), "ROUTES_CONFIG_API_OPEN");
+  fs = run(c);
+  f = find(fs, "ROUTES_CONFIG_API_OPEN");
   REQUIRE(f);  // the public API is still open
   CHECK(f->finding.find("'POST /api/public/v1/sources'") != std::string::npos);
   CHECK(f->finding.find("/api/v1/") == std::string::npos);
@@ -614,7 +616,8 @@ TEST_CASE("ROUTES_SHADOWED", "[selfcheck][routes]") {
   auto c = clean();
   c.routes = {admin_route("/api/"), admin_route("/api/v1/sources/", {"POST"})};
   c.routes[1].at.path = "routes[1]";
-  const auto* f = find(run(c), "ROUTES_SHADOWED");
+  const auto fs = run(c);
+  const auto* f = find(fs, "ROUTES_SHADOWED");
   REQUIRE(f);
   CHECK(f->finding ==
         "airgate.yaml:7:5: routes[1]: path_prefix \"/api/v1/sources/\" can never match: routes[0] (line 7, "
