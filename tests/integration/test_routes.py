@@ -11,6 +11,7 @@ docs/access-control.md is config/examples/airbyte-routes.yaml, and works."""
 import base64
 import hashlib
 import itertools
+import json
 import os
 import re
 import signal
@@ -324,6 +325,22 @@ class WorkedExampleTest(RoutesBase):
             docs = f.read()
         self.assertIn("```yaml\n" + example + "```", docs,
                       "docs/access-control.md must show config/examples/airbyte-routes.yaml verbatim")
+
+    def test_selfcheck_warns_until_the_configuration_api_is_restricted(self):
+        def finding_ids(routes):
+            path = os.path.join(self.tmp, "selfcheck.yaml")
+            with open(path, "w") as f:
+                f.write(to_yaml(self.route_config(routes)))
+            p = run_cli(["selfcheck", "-c", path, "--json"], timeout=60)
+            doc = json.loads(p.stdout.decode())
+            return {f["id"] for f in doc["findings"]}, doc
+        ids, doc = finding_ids([])  # two users, no route: everyone may change connectors
+        self.assertIn("ROUTES_CONFIG_API_OPEN", ids, doc)
+        with open(EXAMPLE) as f:
+            routes = yaml.safe_load(f)["routes"]
+        ids, doc = finding_ids(routes)
+        self.assertNotIn("ROUTES_CONFIG_API_OPEN", ids, doc)
+        self.assertNotIn("ROUTES_SHADOWED", ids, doc)
 
     def test_the_example_works(self):
         with open(EXAMPLE) as f:
