@@ -1,5 +1,6 @@
 #include "core/path.hpp"
 
+#include <array>
 #include <vector>
 
 namespace airgate::core {
@@ -31,6 +32,14 @@ std::string_view refused_byte(unsigned char c, bool encoded) {
 
 bool is_dot_segment(std::string_view seg) { return seg == "." || seg == ".."; }
 
+// Bytes that stand for themselves in a canonical path: printable ASCII but
+// "/" and "%" (handled apart), "\\" and ";" (refused). The fast check's table.
+constexpr auto kPlain = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x21; c < 0x7f; ++c) t[c] = c != '/' && c != '%' && c != '\\' && c != ';';
+  return t;
+}();
+
 }  // namespace
 
 bool path_is_canonical(std::string_view p) noexcept {
@@ -38,6 +47,7 @@ bool path_is_canonical(std::string_view p) noexcept {
   std::size_t seg_start = 1;
   for (std::size_t i = 0; i < p.size(); ++i) {
     const auto c = static_cast<unsigned char>(p[i]);
+    if (kPlain[c]) continue;
     if (c == '/') {
       if (i > 0) {
         const auto seg = p.substr(seg_start, i - seg_start);
