@@ -91,7 +91,14 @@ std::vector<std::string> check_route_users(const config::Auth& auth, const std::
   for (const auto& u : users) known.insert(u.user);
   const bool basic_on = !auth.disabled_by_env && (!users.empty() || auth.users_file.has_value());
   for (const auto& r : routes) {
-    if (!r.access || !r.access->users) continue;
+    if (!r.access) continue;
+    // An access that checks nothing would quietly open the route (the global
+    // allowlist does not apply to it): say so instead.
+    if (!basic_on && !r.access->is_public && r.access->allow_networks.empty())
+      out.push_back(r.at.message(
+          "access checks nothing here (no allow, and basic authentication is not configured), so the route "
+          "would be open to everyone: add allow, or write public: true if that is meant"));
+    if (!r.access->users) continue;
     for (const auto& u : *r.access->users) {
       if (!basic_on)
         out.push_back(u.message("names a user, but basic authentication is not configured (auth.basic)"));

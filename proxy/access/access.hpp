@@ -145,9 +145,10 @@ class AccessControl {
   std::unique_ptr<Impl> impl_;
 };
 
-// Problems with routes[].access.users against the effective users, one
-// "FILE:LINE:COL: routes[i].access.users[j]: ..." each: a user the users lack,
-// or users named while basic auth is not configured.
+// Problems with routes[].access against the effective users, one
+// "FILE:LINE:COL: routes[i]...: ..." each: a user in access.users the users
+// lack, users named while basic auth is not configured, or an access that
+// checks nothing (no allow, no basic auth, not public).
 std::vector<std::string> check_route_users(const config::Auth& auth, const std::vector<config::Route>& routes,
                                            const std::vector<config::BasicUser>& users);
 

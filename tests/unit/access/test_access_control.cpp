@@ -453,6 +453,20 @@ TEST_CASE("route access: unknown users and users without basic auth are reported
         "or the environment)");
   CHECK(check_route_users(auth, {protected_route({"alice"})}, {kAlice}).empty());
   problems = check_route_users(auth, routes, {});
+  REQUIRE(problems.size() == 2);
+  CHECK(problems[0].find("access checks nothing here") != std::string::npos);
+  CHECK(problems[1].find("names a user, but basic authentication is not configured") != std::string::npos);
+  // Without basic auth, an access needs an allowlist (or public: true).
+  auto open_route = protected_route({});
+  open_route.at.source = "test.yaml";
+  open_route.at.line = 2;
+  open_route.at.column = 5;
+  open_route.at.path = "routes[0]";
+  problems = check_route_users(auth, {open_route}, {});
   REQUIRE(problems.size() == 1);
-  CHECK(problems[0].find("basic authentication is not configured") != std::string::npos);
+  CHECK(problems[0].rfind("test.yaml:2:5: routes[0]: access checks nothing here", 0) == 0);
+  CHECK(check_route_users(auth, {open_route}, {kAlice}).empty());  // any authenticated user
+  CHECK(check_route_users(auth, {protected_route({}, {"10.0.0.0/8"})}, {}).empty());
+  open_route.access->is_public = true;
+  CHECK(check_route_users(auth, {open_route}, {}).empty());
 }
