@@ -40,13 +40,49 @@ constexpr auto kPlain = [] {
   return t;
 }();
 
+// Escaped bytes from 0x80 up must spell UTF-8: no overlong form (%C0%AE is
+// an old way to write "."), no surrogate, nothing above U+10FFFF, no sequence
+// cut short by another byte. Raw bytes above 0x7F are refused before this.
+class Utf8Escapes {
+ public:
+  // One byte of the path, `escaped` when it came from %XX; false when it
+  // breaks the rule.
+  bool feed(unsigned char v, bool escaped) {
+    if (need_ == 0) {
+      if (!escaped || v < 0x80) return true;
+      if (v >= 0xC2 && v <= 0xDF) return expect(1, 0x80, 0xBF);
+      if (v >= 0xE0 && v <= 0xEF) return expect(2, v == 0xE0 ? 0xA0 : 0x80, v == 0xED ? 0x9F : 0xBF);
+      if (v >= 0xF0 && v <= 0xF4) return expect(3, v == 0xF0 ? 0x90 : 0x80, v == 0xF4 ? 0x8F : 0xBF);
+      return false;
+    }
+    if (!escaped || v < lo_ || v > hi_) return false;
+    return expect(need_ - 1, 0x80, 0xBF);
+  }
+  bool pending() const { return need_ != 0; }
+
+ private:
+  bool expect(int need, unsigned char lo, unsigned char hi) {
+    need_ = need;
+    lo_ = lo;
+    hi_ = hi;
+    return true;
+  }
+  int need_ = 0;
+  unsigned char lo_ = 0x80, hi_ = 0xBF;
+};
+
+constexpr std::string_view kBadUtf8 =
+    "percent-escapes that are not UTF-8 (overlong, cut short or out of range) in path";
+
 }  // namespace
 
 bool path_is_canonical(std::string_view p) noexcept {
   if (p.empty() || p[0] != '/') return false;
   std::size_t seg_start = 1;
+  Utf8Escapes utf8;
   for (std::size_t i = 0; i < p.size(); ++i) {
     const auto c = static_cast<unsigned char>(p[i]);
+    if (c != '%' && utf8.pending()) return false;
     if (kPlain[c]) continue;
     if (c == '/') {
       if (i > 0) {
@@ -63,13 +99,13 @@ bool path_is_canonical(std::string_view p) noexcept {
       if (hv < 0 || lv < 0) return false;
       if ((h >= 'a' && h <= 'f') || (l >= 'a' && l <= 'f')) return false;  // lower-case hex
       const auto v = static_cast<unsigned char>(hv * 16 + lv);
-      if (is_unreserved(v) || !refused_byte(v, true).empty()) return false;
+      if (is_unreserved(v) || !refused_byte(v, true).empty() || !utf8.feed(v, true)) return false;
       i += 2;
       continue;
     }
     if (!refused_byte(c, false).empty()) return false;
   }
-  return !is_dot_segment(p.substr(seg_start));
+  return !utf8.pending() && !is_dot_segment(p.substr(seg_start));
 }
 
 NormalizedPath normalize_path(std::string_view p) {
@@ -81,11 +117,16 @@ NormalizedPath normalize_path(std::string_view p) {
   // 1. Escapes: unreserved ones decoded, others upper-cased, refused bytes refused.
   std::string decoded;
   decoded.reserve(p.size());
+  Utf8Escapes utf8;
   for (std::size_t i = 0; i < p.size(); ++i) {
     const auto c = static_cast<unsigned char>(p[i]);
     if (c != '%') {
       if (auto why = refused_byte(c, false); !why.empty()) {
         out.why = why;
+        return out;
+      }
+      if (!utf8.feed(c, false)) {
+        out.why = kBadUtf8;
         return out;
       }
       decoded += static_cast<char>(c);
@@ -105,6 +146,10 @@ NormalizedPath normalize_path(std::string_view p) {
       out.why = why;
       return out;
     }
+    if (!utf8.feed(v, true)) {
+      out.why = kBadUtf8;
+      return out;
+    }
     if (is_unreserved(v)) {
       decoded += static_cast<char>(v);
     } else {
@@ -114,6 +159,10 @@ NormalizedPath normalize_path(std::string_view p) {
       decoded += kHex[v & 15];
     }
     i += 2;
+  }
+  if (utf8.pending()) {
+    out.why = kBadUtf8;
+    return out;
   }
   // 2. Segments: empty ones merged, "." dropped, ".." removes the previous one.
   std::vector<std::string_view> segs;

@@ -8,7 +8,8 @@
 //     slashes merged; a trailing slash is kept;
 //   - refused (nothing to match safely): a path not starting with "/",
 //     an encoded "/" (%2F) or "\" (%5C), a raw "\", NUL (raw or %00),
-//     an invalid or truncated escape, ".." above the root, any ";" (raw or
+//     an invalid or truncated escape, escaped bytes that are not UTF-8
+//     (overlong %C0%AE for "." and the like), ".." above the root, any ";" (raw or
 //     %3B: Java servers such as Airbyte's treat what follows it as path
 //     parameters and drop it when routing, so "/a;x/b" could reach "/a/b"),
 //     control characters, space and bytes outside ASCII.

@@ -359,6 +359,9 @@ path = [
     b"/a%", b"/a%4", b"/a%zz",
     b"/API/V1/Sources/",
     b"/a/./b/.%2E/c//d/.",
+    b"/a/%e2%82%ac/%F0%9F%98%80",
+    b"/api/%c0%ae%c0%ae/x",
+    b"/a/%ED%A0%80/%C3",
 ]
 
 corpora = {

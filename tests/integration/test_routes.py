@@ -73,6 +73,8 @@ REFUSED = [
     "/api/%2e%2e/%2e%2e/api/v1/sources/create",
     "/api/v1/sources/%zzcreate",
     "/api/v1/sources/create%2",
+    "/api/v1/%c0%ae/api/v1/sources/create",
+    "/api/v1/sources%C0%AF/create",
 ]
 # A case variant is a different path (Airbyte's server routes case-sensitively):
 # it is not the protected route, and goes upstream exactly as sent.

@@ -50,6 +50,8 @@ const Case kCases[] = {
     {"/a/%3f", "/a/%3F"},
     {"/a/%c3%a9", "/a/%C3%A9"},
     {"/a/%2B", "/a/%2B"},
+    {"/a/%e2%82%ac/%F0%9F%98%80", "/a/%E2%82%AC/%F0%9F%98%80"},  // UTF-8 escapes kept
+    {"/a/%C3%A9%25", "/a/%C3%A9%25"},
     // case is kept: a case variant is a different path
     {"/API/V1/SOURCES/create", "/API/V1/SOURCES/create"},
     // refused
@@ -77,6 +79,20 @@ const Case kCases[] = {
     {"/a%g1", nullptr},
     {"/a%%41", nullptr},
     {"/a%u0041", nullptr},
+    // escaped bytes that are not UTF-8: overlong ("%C0%AE" is an old spelling of "."), cut short, out of range
+    {"/api/%c0%ae%c0%ae/api/v1/sources/create", nullptr},
+    {"/a/%C0%AF", nullptr},
+    {"/a/%E0%80%AE", nullptr},
+    {"/a/%F0%80%80%AE", nullptr},
+    {"/a/%ED%A0%80", nullptr},
+    {"/a/%F4%90%80%80", nullptr},
+    {"/a/%80", nullptr},
+    {"/a/%FF", nullptr},
+    {"/a/%C3", nullptr},
+    {"/a/%C3/b", nullptr},
+    {"/a/%C3x", nullptr},
+    {"/a/%E2%82", nullptr},
+    {"/a/%C3%41", nullptr},
     {"/a b", nullptr},
     {"/a\tb", nullptr},
     {"/a\x7f", nullptr},
@@ -117,4 +133,6 @@ TEST_CASE("path normaliser: refusals say why", "[path]") {
   CHECK(normalize_path("/../a").why == "\"..\" above the root of the path");
   CHECK(normalize_path("/a%4").why == "truncated percent-escape in path");
   CHECK(normalize_path("/a%4x").why == "invalid percent-escape in path");
+  CHECK(normalize_path("/a%C0%AE").why ==
+        "percent-escapes that are not UTF-8 (overlong, cut short or out of range) in path");
 }
