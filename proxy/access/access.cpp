@@ -19,6 +19,11 @@
 //      Unknown users are verified against a real configured user's hash (the
 //      first one) so they cost the same time, and are denied "unknown_user".
 //      Failures feed the throttle; success clears the failure count.
+//
+//   Per route (routes[].access, evaluate's `route`): step 1 stays global;
+//   `public: true` -> allow "public_path"; then steps 2-5 with the route's
+//   allowlist and satisfy; a user who passed basic (password, cache or
+//   session) but is not among the route's `users` -> 403 "forbidden_user".
 #include "access/access.hpp"
 
 #include "access/credential_cache.hpp"
@@ -28,6 +33,7 @@
 #include "access/throttle.hpp"
 
 #include <atomic>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -40,15 +46,27 @@ constexpr const char* kFallbackDummyHash = "$2y$10$h8ohs5HvtWdHX/wIvzqJO.BGXtrt7
 
 }  // namespace
 
+// Who may pass: the global checks, or one route's access.
+struct Policy {
+  IpAllowlist allow;
+  bool allow_on = false;
+  config::Satisfy satisfy = config::Satisfy::any;
+  bool is_public = false;
+  bool users_restricted = false;
+  std::unordered_set<std::string> users;  // when users_restricted
+
+  bool user_permitted(const std::string& user) const { return !users_restricted || users.count(user) > 0; }
+};
+
 struct AccessControl::Impl {
   explicit Impl(const config::Auth& a) : auth(a), throttle(a.throttle) {}
 
   config::Auth auth;
   std::unordered_map<std::string, config::BasicUser> users;
   std::unordered_set<std::string> public_paths;
-  IpAllowlist allow;
+  Policy global;
+  std::vector<std::optional<Policy>> routes;  // by route index; nullopt: the global policy
   bool basic_on = false;
-  bool allow_on = false;
   Throttle throttle;
   CredentialCache cache;
   config::BasicUser dummy{"", kFallbackDummyHash, config::HashScheme::bcrypt};
@@ -66,15 +84,55 @@ std::string www_authenticate_value(std::string_view realm) {
   return out;
 }
 
-std::shared_ptr<AccessControl> AccessControl::create(const config::Auth& auth, std::vector<config::BasicUser> users) {
+std::vector<std::string> check_route_users(const config::Auth& auth, const std::vector<config::Route>& routes,
+                                           const std::vector<config::BasicUser>& users) {
+  std::vector<std::string> out;
+  std::unordered_set<std::string> known;
+  for (const auto& u : users) known.insert(u.user);
+  const bool basic_on = !auth.disabled_by_env && (!users.empty() || auth.users_file.has_value());
+  for (const auto& r : routes) {
+    if (!r.access) continue;
+    // An access that checks nothing would quietly open the route (the global
+    // allowlist does not apply to it): say so instead.
+    if (!basic_on && !r.access->is_public && r.access->allow_networks.empty())
+      out.push_back(r.at.message(
+          "access checks nothing here (no allow, and basic authentication is not configured), so the route "
+          "would be open to everyone: add allow, or write public: true if that is meant"));
+    if (!r.access->users) continue;
+    for (const auto& u : *r.access->users) {
+      if (!basic_on)
+        out.push_back(u.message("names a user, but basic authentication is not configured (auth.basic)"));
+      else if (!known.count(u.value))
+        out.push_back(
+            u.message("unknown user \"" + u.value + "\" (not in auth.basic.users, the users file or the environment)"));
+    }
+  }
+  return out;
+}
+
+std::shared_ptr<AccessControl> AccessControl::create(const config::Auth& auth, std::vector<config::BasicUser> users,
+                                                     const std::vector<config::Route>& routes) {
   auto impl = std::make_unique<Impl>(auth);
-  impl->allow = IpAllowlist(auth.allow_networks);
+  impl->global.allow = IpAllowlist(auth.allow_networks);
+  impl->global.allow_on = !impl->global.allow.empty();
+  impl->global.satisfy = auth.satisfy;
+  for (const auto& r : routes) {
+    auto& policy = impl->routes.emplace_back();
+    if (!r.access) continue;
+    Policy& p = policy.emplace();
+    p.allow = IpAllowlist(r.access->allow_networks);
+    p.allow_on = !p.allow.empty();
+    p.satisfy = r.access->satisfy;
+    p.is_public = r.access->is_public;
+    p.users_restricted = r.access->users.has_value();
+    if (r.access->users)
+      for (const auto& u : *r.access->users) p.users.insert(u.value);
+  }
   for (auto& u : users) {
     if (impl->users.empty()) impl->dummy = u;  // same cost class as a real user
     impl->users[u.user] = std::move(u);        // a later duplicate wins
   }
   impl->public_paths.insert(auth.public_paths.begin(), auth.public_paths.end());
-  impl->allow_on = !impl->allow.empty();
   impl->basic_on = !auth.disabled_by_env && (!impl->users.empty() || auth.users_file.has_value());
   return std::make_shared<AccessControl>(std::move(impl));
 }
@@ -83,19 +141,23 @@ AccessControl::AccessControl(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 AccessControl::~AccessControl() = default;
 
 bool AccessControl::basic_configured() const { return impl_->basic_on; }
-bool AccessControl::allowlist_configured() const { return impl_->allow_on; }
+bool AccessControl::allowlist_configured() const { return impl_->global.allow_on; }
 std::uint64_t AccessControl::verifications() const { return impl_->verifications.load(); }
 std::size_t AccessControl::cached_credentials() const { return impl_->cache.size(); }
 std::size_t AccessControl::throttled_addresses() const { return impl_->throttle.size(); }
 std::string AccessControl::www_authenticate() const { return www_authenticate_value(impl_->auth.realm); }
 
-static void check_credential(AccessControl::Impl& m, BasicCredential cred, Clock::time_point now, Evaluation& ev);
+static void check_credential(AccessControl::Impl& m, const Policy& policy, BasicCredential cred, Clock::time_point now,
+                             Evaluation& ev);
 
-Evaluation AccessControl::evaluate(const AccessInput& in) {
+Evaluation AccessControl::evaluate(const AccessInput& in, int route) {
   Impl& m = *impl_;
+  const bool own = route >= 0 && static_cast<std::size_t>(route) < m.routes.size() && m.routes[route].has_value();
+  const Policy& policy = own ? *m.routes[route] : m.global;
   Evaluation ev;
+  ev.route = own ? route : -1;
   ev.client = in.client.normalized();
-  ev.allowlist_configured = m.allow_on;
+  ev.allowlist_configured = policy.allow_on;
   AccessDecision& d = ev.decision;
   d.credential_in_proxy_authorization = is_basic_scheme(in.proxy_authorization);
   auto deny = [&](Outcome o, core::Reason reason) {
@@ -108,7 +170,11 @@ Evaluation AccessControl::evaluate(const AccessInput& in) {
     d.reason = core::Reason::public_path;
     return ev;
   }
-  if (!m.allow_on && !m.basic_on) {
+  if (policy.is_public) {
+    d.reason = core::Reason::public_path;
+    return ev;
+  }
+  if (!policy.allow_on && !m.basic_on) {
     d.reason = core::Reason::no_checks;
     return ev;
   }
@@ -117,15 +183,15 @@ Evaluation AccessControl::evaluate(const AccessInput& in) {
     return deny(Outcome::too_many_requests, core::Reason::throttled);
   }
 
-  ev.allowlist_passed = m.allow_on && m.allow.contains(ev.client);
-  if (m.auth.satisfy == config::Satisfy::any) {
+  ev.allowlist_passed = policy.allow_on && policy.allow.contains(ev.client);
+  if (policy.satisfy == config::Satisfy::any) {
     if (ev.allowlist_passed) {
       d.reason = core::Reason::allowlist;
       return ev;
     }
     if (!m.basic_on) return deny(Outcome::forbidden, core::Reason::ip_not_allowed);
   } else {
-    if (m.allow_on && !ev.allowlist_passed) return deny(Outcome::forbidden, core::Reason::ip_not_allowed);
+    if (policy.allow_on && !ev.allowlist_passed) return deny(Outcome::forbidden, core::Reason::ip_not_allowed);
     if (!m.basic_on) {
       d.reason = core::Reason::allowlist;
       return ev;
@@ -137,6 +203,7 @@ Evaluation AccessControl::evaluate(const AccessInput& in) {
   if (!in.session_user.empty() && m.users.count(std::string(in.session_user))) {
     d.reason = core::Reason::session;
     d.user = std::string(in.session_user);
+    if (!policy.user_permitted(d.user)) return deny(Outcome::forbidden, core::Reason::forbidden_user);
     return ev;
   }
   BasicCredential cred;
@@ -152,7 +219,7 @@ Evaluation AccessControl::evaluate(const AccessInput& in) {
     m.throttle.record_failure(ev.client, in.now);
     return deny(Outcome::unauthorized, core::Reason::malformed_credentials);
   }
-  check_credential(m, std::move(cred), in.now, ev);
+  check_credential(m, policy, std::move(cred), in.now, ev);
   return ev;
 }
 
@@ -161,8 +228,8 @@ Evaluation AccessControl::evaluate_login(const IpAddress& client, std::string_vi
   Impl& m = *impl_;
   Evaluation ev;
   ev.client = client.normalized();
-  ev.allowlist_configured = m.allow_on;
-  ev.allowlist_passed = m.allow_on && m.allow.contains(ev.client);
+  ev.allowlist_configured = m.global.allow_on;
+  ev.allowlist_passed = m.global.allow_on && m.global.allow.contains(ev.client);
   AccessDecision& d = ev.decision;
   if (auto retry = m.throttle.blocked(ev.client, now)) {
     wipe(password);
@@ -171,7 +238,7 @@ Evaluation AccessControl::evaluate_login(const IpAddress& client, std::string_vi
     d.retry_after = *retry;
     return ev;
   }
-  if (m.auth.satisfy == config::Satisfy::all && m.allow_on && !ev.allowlist_passed) {
+  if (m.global.satisfy == config::Satisfy::all && m.global.allow_on && !ev.allowlist_passed) {
     wipe(password);
     d.outcome = Outcome::forbidden;
     d.reason = core::Reason::ip_not_allowed;
@@ -183,12 +250,15 @@ Evaluation AccessControl::evaluate_login(const IpAddress& client, std::string_vi
   cred.status = CredentialStatus::ok;
   cred.user = std::string(user);
   cred.password = std::move(password);
-  check_credential(m, std::move(cred), now, ev);
+  // A login answers who the user is; what they may reach is decided per
+  // request (a route's users), so the global policy applies here.
+  check_credential(m, m.global, std::move(cred), now, ev);
   return ev;
 }
 
-// A parsed credential: the cache, or a verification to run.
-static void check_credential(AccessControl::Impl& m, BasicCredential cred, Clock::time_point now, Evaluation& ev) {
+// A parsed credential: the cache (then the policy's users), or a verification to run.
+static void check_credential(AccessControl::Impl& m, const Policy& policy, BasicCredential cred, Clock::time_point now,
+                             Evaluation& ev) {
   AccessDecision& d = ev.decision;
   d.credential_present = true;
   d.user = cred.user;
@@ -202,6 +272,10 @@ static void check_credential(AccessControl::Impl& m, BasicCredential cred, Clock
       wipe(cred.password);
       d.outcome = Outcome::allow;
       d.reason = core::Reason::basic_auth;
+      if (!policy.user_permitted(d.user)) {
+        d.outcome = Outcome::forbidden;
+        d.reason = core::Reason::forbidden_user;
+      }
       return;
     }
     p.hash = it->second.hash;
@@ -237,6 +311,10 @@ AccessDecision AccessControl::complete(Evaluation ev, bool verified, Clock::time
     m.throttle.record_success(ev.client, now);
     d.outcome = Outcome::allow;
     d.reason = core::Reason::basic_auth;
+    if (ev.route >= 0 && !m.routes[ev.route]->user_permitted(p.user)) {
+      d.outcome = Outcome::forbidden;
+      d.reason = core::Reason::forbidden_user;
+    }
     return d;
   }
   m.throttle.record_failure(ev.client, now);

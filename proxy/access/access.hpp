@@ -67,16 +67,16 @@ struct AccessInput {
 enum class Outcome {
   allow,
   unauthorized,      // 401 + WWW-Authenticate
-  forbidden,         // 403 (allowlist alone denied)
+  forbidden,         // 403 (allowlist alone denied, or a user not among a route's users)
   too_many_requests  // 429 + Retry-After
 };
 
 struct AccessDecision {
   Outcome outcome = Outcome::allow;
   // For the access log and metrics labels; set on every final decision:
-  // public_path, no_checks, allowlist, basic_auth (allow reasons);
+  // public_path, no_checks, allowlist, basic_auth, session (allow reasons);
   // missing_credentials, malformed_credentials, unknown_user,
-  // invalid_password, ip_not_allowed, throttled (deny reasons).
+  // invalid_password, ip_not_allowed, forbidden_user, throttled (deny reasons).
   core::Reason reason = core::Reason::no_checks;
   std::string user;                     // authenticated (or attempted) user name, may be empty
   std::chrono::seconds retry_after{0};  // for too_many_requests
@@ -107,6 +107,7 @@ struct Evaluation {
   bool allowlist_configured = false;
   bool allowlist_passed = false;
   IpAddress client;  // for the throttle in complete()
+  int route = -1;    // whose policy decided (evaluate's `route`), for complete()
 };
 
 class AccessControl {
@@ -114,9 +115,16 @@ class AccessControl {
   // Build from the config. `users` are the effective users (effective_users():
   // inline users, users_file entries and the environment user, every hash
   // already checked); the allowlist is auth.allow_networks. Cannot fail.
-  static std::shared_ptr<AccessControl> create(const config::Auth& auth, std::vector<config::BasicUser> users);
+  // `routes`: the routes whose `access` replaces the global checks, by index
+  // (config::match_route); check_route_users() must have passed.
+  static std::shared_ptr<AccessControl> create(const config::Auth& auth, std::vector<config::BasicUser> users,
+                                               const std::vector<config::Route>& routes = {});
 
-  Evaluation evaluate(const AccessInput& in);
+  // `route`: the index of the request's route (config::match_route), -1 for
+  // none. A route with `access` is evaluated with its own allowlist, satisfy,
+  // users and public flag instead of the global ones; public_paths, the
+  // throttle and the verifiers (basic, session) are the same for all.
+  Evaluation evaluate(const AccessInput& in, int route = -1);
   // The login form's credential (user and password as typed), checked like a
   // Basic credential: the same throttle, cache, verifiers and unknown-user
   // cost. The allowlist applies as for any request under satisfy: all (an
@@ -143,6 +151,13 @@ class AccessControl {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+// Problems with routes[].access against the effective users, one
+// "FILE:LINE:COL: routes[i]...: ..." each: a user in access.users the users
+// lack, users named while basic auth is not configured, or an access that
+// checks nothing (no allow, no basic auth, not public).
+std::vector<std::string> check_route_users(const config::Auth& auth, const std::vector<config::Route>& routes,
+                                           const std::vector<config::BasicUser>& users);
 
 // `Basic realm="..." , charset="UTF-8"` with '"' and '\\' in the realm escaped.
 std::string www_authenticate_value(std::string_view realm);

@@ -90,6 +90,7 @@ int cmd_check(const std::optional<std::string>& config_path) {
   if (auto warning = core::max_connections_warning(cfg->limits.max_connections, core::raise_nofile_limit().soft);
       !warning.empty())
     std::cerr << "warning: " << warning << "\n";
+  for (const auto& m : config::shadowed_routes(cfg->routes)) std::cerr << "warning: " << m << "\n";
   std::cout << cfg->source << ": ok\n";
   return kExitOk;
 }

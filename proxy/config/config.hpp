@@ -84,10 +84,52 @@ struct Upstream {
   std::size_t max_idle_connections = 64;
 };
 
+enum class Satisfy { any, all };
+
+// Where a value was written, for messages about it made after the parse
+// (an unknown user in routes[].access.users is found when the users file is
+// read): "FILE:LINE:COL: path" as a Problem with `message` = the dotted path.
+struct Located {
+  std::string value;
+  std::string source;
+  int line = 0;
+  int column = 0;
+  std::string path;
+  // "FILE:LINE:COL: path: <what>".
+  std::string message(const std::string& what) const;
+};
+
+// routes[].access: evaluated instead of the global checks for the route's
+// requests. Authentication (who the user is: basic, session, throttle) stays
+// global; this says who may pass.
+struct RouteAccess {
+  bool is_public = false;  // served without any check
+  // Users (of the global users) who may pass the basic check; unset: any
+  // authenticated user. An authenticated user not in it gets 403.
+  std::optional<std::vector<Located>> users;
+  std::vector<std::string> allow;          // CIDRs / addresses as written
+  std::vector<core::Cidr> allow_networks;  // the same, parsed at load
+  Satisfy satisfy = Satisfy::any;
+};
+
 struct Route {
   std::string path_prefix;
-  Upstream upstream;  // unset fields inherit from the top-level upstream
+  // Request methods the route applies to (case-sensitive tokens); empty: every method.
+  std::vector<std::string> methods;
+  std::optional<RouteAccess> access;  // unset: the global checks
+  Upstream upstream;                  // unset fields inherit from the top-level upstream
+  Located at;                         // where the route was written (value = path_prefix)
+  bool matches(std::string_view path, std::string_view method) const;
 };
+
+// The index of the first route matching `path` (canonical, without the
+// query) and `method`, or -1: the top-level upstream and the global checks.
+int match_route(const std::vector<Route>& routes, std::string_view path, std::string_view method);
+
+// Routes that can never match: an earlier route's prefix is a prefix of theirs
+// and its methods include all of theirs. One "FILE:LINE:COL: routes[j]: ..."
+// message each, naming the earlier route.
+std::vector<std::string> shadowed_routes(const std::vector<Route>& routes);
 
 struct Limits {
   std::uint64_t max_body_size = 200ull * 1024 * 1024;  // 0 = unlimited
@@ -122,8 +164,6 @@ struct Throttle {
   Duration window = std::chrono::seconds(60);
   Duration block = std::chrono::seconds(300);
 };
-
-enum class Satisfy { any, all };
 
 // What a browser navigation without credentials gets: the login page (303 to
 // /.airgate/login; needs sessions and a TLS listener, else basic applies) or

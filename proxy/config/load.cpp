@@ -43,7 +43,8 @@ const std::map<std::string, std::vector<std::string>>& known_keys() {
       {"upstream",
        {"url", "ca_file", "connect_timeout", "read_timeout", "send_timeout", "max_idle_connections",
         "browser_basic_challenge"}},
-      {"routes", {"path_prefix", "upstream"}},
+      {"routes", {"path_prefix", "methods", "access", "upstream"}},
+      {"access", {"users", "allow", "satisfy", "public"}},
       {"limits",
        {"max_body_size", "max_header_size", "handshake_timeout", "client_header_timeout", "client_body_timeout",
         "keepalive_timeout", "max_connections", "client_body_buffer_size", "client_body_min_rate",
@@ -82,6 +83,7 @@ const std::map<std::string, std::string>& section_paths() {
       {"admin", "admin"},
       {"logging", "logging"},
       {"security", "security"},
+      {"access", "routes[].access"},
   };
   return paths;
 }

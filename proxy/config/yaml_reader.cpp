@@ -116,6 +116,18 @@ void Reader::error(const Val& v, const std::string& msg) {
   error_at(use_key ? v.key : v.node, v.path, msg);
 }
 
+Located Reader::locate(const Val& v, std::string value) const {
+  Located out;
+  out.value = std::move(value);
+  out.source = source_;
+  out.path = v.path;
+  if (v.node.IsDefined() && !v.node.Mark().is_null()) {
+    out.line = v.node.Mark().line + 1;
+    out.column = v.node.Mark().column + 1;
+  }
+  return out;
+}
+
 void Reader::type_error(const Val& v, const std::string& expected, const std::string& reason) {
   std::string msg = "expected " + expected + ", got " + describe(v.node);
   if (!reason.empty()) msg += " (" + reason + ")";

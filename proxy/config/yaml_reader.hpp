@@ -76,6 +76,9 @@ class Reader {
 
   void type_error(const Val& v, const std::string& expected, const std::string& reason = {});
 
+  // `value` with the position of `v`, for a message made after the parse.
+  Located locate(const Val& v, std::string value) const;
+
   // Checks that `v` is a mapping (null counts as empty) whose keys are all
   // in `section`; reports unknown and duplicate keys.
   Fields fields(const Val& v, const std::string& section);

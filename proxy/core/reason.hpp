@@ -24,6 +24,7 @@ enum class Reason {
   unknown_user,
   invalid_password,
   ip_not_allowed,
+  forbidden_user,  // authenticated, but not among a route's access.users
   throttled,
   // Upstream failures (metric family upstream_error).
   upstream_refused,
@@ -40,6 +41,7 @@ enum class Reason {
   // The request or the client.
   header_too_large,
   malformed_request,
+  bad_path,  // a request path that cannot be normalised safely
   http_version_not_supported,
   redirect_to_https,
   body_too_large,
@@ -72,6 +74,7 @@ constexpr std::string_view log_word(Reason r) {
     case Reason::unknown_user: return "unknown_user";
     case Reason::invalid_password: return "invalid_password";
     case Reason::ip_not_allowed: return "ip_not_allowed";
+    case Reason::forbidden_user: return "forbidden_user";
     case Reason::throttled: return "throttled";
     case Reason::upstream_refused: return "upstream_refused";
     case Reason::upstream_connect_timeout: return "upstream_connect_timeout";
@@ -86,6 +89,7 @@ constexpr std::string_view log_word(Reason r) {
     case Reason::upstream_write_failed: return "upstream_write_failed";
     case Reason::header_too_large: return "header_too_large";
     case Reason::malformed_request: return "malformed_request";
+    case Reason::bad_path: return "bad_path";
     case Reason::http_version_not_supported: return "http_version_not_supported";
     case Reason::redirect_to_https: return "redirect_to_https";
     case Reason::body_too_large: return "body_too_large";
@@ -132,7 +136,8 @@ constexpr int default_status(Reason r) {
     case Reason::malformed_credentials:
     case Reason::unknown_user:
     case Reason::invalid_password: return 401;
-    case Reason::ip_not_allowed: return 403;
+    case Reason::ip_not_allowed:
+    case Reason::forbidden_user: return 403;
     case Reason::throttled: return 429;
     case Reason::upstream_connect_timeout:
     case Reason::upstream_read_timeout:
@@ -146,7 +151,8 @@ constexpr int default_status(Reason r) {
     case Reason::upstream_truncated:
     case Reason::upstream_write_failed: return 502;
     case Reason::header_too_large: return 431;
-    case Reason::malformed_request: return 400;
+    case Reason::malformed_request:
+    case Reason::bad_path: return 400;
     case Reason::http_version_not_supported: return 505;
     case Reason::redirect_to_https: return 308;
     case Reason::body_too_large: return 413;

@@ -38,7 +38,7 @@ bool is_websocket_request(const bhttp::request_header<>& req) {
 
 }  // namespace
 
-// Step 6: the peer for the path, and whether this is a WebSocket handshake.
+// Step 6: the peer of the request's route, and whether this is a WebSocket handshake.
 Step Session::route(Exchange& ex, Forwarding& fw) {
   const auto& cfg = *ex.rt->config;
   auto& p = *parser_;
@@ -46,8 +46,7 @@ Step Session::route(Exchange& ex, Forwarding& fw) {
   fw.has_body = p.chunked() || (p.content_length() && *p.content_length() > 0);
   fw.upgrade = ex.may_upgrade && !fw.has_body && is_websocket_request(req);
   fw.buffer_body = fw.has_body && !p.chunked() && p.content_length().value_or(0) <= cfg.limits.client_body_buffer_size;
-  const std::string path(req.target().substr(0, req.target().find('?')));
-  fw.peer = &upstream::route(cfg.routes, ex.rt->peers, path);
+  fw.peer = &upstream::route(ex.rt->peers, ex.route);  // chosen with the normalised path, before access
   ex.log.upstream = fw.peer->cfg->url.authority();
   return Step::next();
 }

@@ -4,8 +4,8 @@
 //
 //   run()        PROXY header, TLS handshake, then one exchange after another
 //                (keep-alive)
-//   exchange()   receive_head -> parse_head -> redirect -> resolve_client ->
-//                check_access -> check_limits -> route -> admit_body
+//   exchange()   receive_head -> parse_head -> redirect -> select_route ->
+//                resolve_client -> check_access -> check_limits -> route -> admit_body
 //                (upload slot, 100-continue) -> send_upstream -> respond ->
 //                finish (the reply or the log line)
 //
@@ -19,6 +19,7 @@
 #include "access/session_cookie.hpp"
 #include "config/units.hpp"
 #include "core/ids.hpp"
+#include "core/path.hpp"
 #include "http/fields.hpp"
 #include "http/rules/browser.hpp"
 #include "http/rules/error_page.hpp"
@@ -244,6 +245,7 @@ asio::awaitable<bool> Session::exchange() {
   Step step = co_await receive_head(ex, head_len);
   if (step.proceeds()) step = parse_head(ex, head_len);
   if (step.proceeds()) step = redirect(ex);
+  if (step.proceeds()) step = select_route(ex);
   if (step.proceeds()) {
     resolve_client(ex);
     // airgate's own pages (login.cpp) answer before access control.
@@ -350,6 +352,33 @@ Step Session::redirect(Exchange& ex) {
                      std::move(extra));
 }
 
+// Before any path decision: the path in canonical form (core/path.hpp), or
+// 400 when it has none; a non-canonical spelling is replaced in the request
+// (query kept), so public_paths, the route and the upstream see one form.
+// Then the route, by path and method, whose access check_access applies.
+Step Session::select_route(Exchange& ex) {
+  auto& req = parser_->get();
+  const std::string_view target = req.target();
+  if (target == "*") return Step::next();  // OPTIONS *: no path, no route
+  const auto query_at = target.find('?');
+  const std::string_view path = target.substr(0, query_at);
+  if (!core::path_is_canonical(path)) {
+    auto canonical = core::normalize_path(path);
+    if (!canonical.ok) {
+      // A body is not read: the connection closes after the reply.
+      const bool has_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
+      return Step::reply(fail(Reason::bad_path, "invalid request path: " + std::string(canonical.why)), has_body);
+    }
+    ex.json_errors = ex.json_errors || rules::wants_json({}, canonical.path);  // "//api/..." is under /api/ too
+    if (query_at != std::string_view::npos) canonical.path += target.substr(query_at);
+    req.target(canonical.path);
+  }
+  const std::string_view normalised = req.target();
+  ex.route = config::match_route(ex.rt->config->routes, normalised.substr(0, normalised.find('?')),
+                                 req.method_string());
+  return Step::next();
+}
+
 // Step 3: the client address (X-Forwarded-For believed from trusted_proxies only).
 void Session::resolve_client(Exchange& ex) {
   const auto& req = parser_->get();
@@ -375,7 +404,7 @@ asio::awaitable<Step> Session::check_access(Exchange& ex) {
                          {}};
   check_session(ex);
   in.session_user = ex.session_user;
-  auto ev = ac.evaluate(in);
+  auto ev = ac.evaluate(in, ex.route);
   if (!ev.pending) co_return apply_access(ex, ev.decision);
   auto& pending = *ev.pending;
   const bool ok = co_await run_blocking([&ac, &pending] { return ac.verify(pending); });
@@ -460,7 +489,11 @@ Step Session::apply_access(Exchange& ex, const access::AccessDecision& d) {
           has_body, std::move(extra));
     }
     case Outcome::forbidden:
-      return Step::reply(fail(403, d.reason, "access from your address is not allowed"), has_body);
+      if (d.reason == Reason::forbidden_user) ex.log.user = d.user;  // authenticated: the log names who was refused
+      return Step::reply(fail(403, d.reason,
+                              d.reason == Reason::forbidden_user ? "your user may not make this request"
+                                                                 : "access from your address is not allowed"),
+                         has_body);
     case Outcome::too_many_requests:
       extra.emplace_back(bhttp::field::retry_after, std::to_string(d.retry_after.count()));
       return Step::reply(fail(429, d.reason,

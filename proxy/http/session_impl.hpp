@@ -54,6 +54,7 @@ class Session {
     bool head_request = false;  // a local reply carries no body (RFC 9110 §9.3.2)
     bool may_upgrade = false;   // access passed by a check (not a public path): WebSocket allowed
     std::string request_id;
+    int route = -1;  // config::match_route over the normalised path and the method (select_route)
     // Browser sessions (TLS listeners with sessions on).
     std::string session_user;  // the user of a valid session cookie
     std::string set_cookie;    // a Set-Cookie of ours for the response (issued or refreshed)
@@ -88,6 +89,7 @@ class Session {
   // The lifecycle steps, in order (exchange() runs them).
   asio::awaitable<bool> exchange();
   asio::awaitable<Step> receive_head(Exchange& ex, std::size_t& head_len);
+  Step select_route(Exchange& ex);  // session.cpp: the path normalised (400), the route chosen
   Step parse_head(Exchange& ex, std::size_t head_len);
   Step redirect(Exchange& ex);
   void resolve_client(Exchange& ex);

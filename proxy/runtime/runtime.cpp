@@ -123,15 +123,18 @@ RuntimePtr build_runtime(config::ConfigPtr cfg, bool check_only) {
   for (const auto& r : cfg->routes) rt->peers.push_back(make_peer(r.upstream, *rt));
   std::vector<std::string> errors;
   auto users = access::effective_users(cfg->auth, errors);
+  if (errors.empty()) errors = access::check_route_users(cfg->auth, cfg->routes, users);
   if (!errors.empty()) {
     std::string all;
     for (const auto& e : errors) all += (all.empty() ? "" : "\n") + e;
     throw std::runtime_error(all);
   }
+  if (!check_only)
+    for (const auto& m : config::shadowed_routes(cfg->routes)) spdlog::warn("{}", m);
   rt->trusted_proxies = access::IpAllowlist(cfg->trusted_proxy_networks);
   if (cfg->error_pages.dir) rt->error_pages = load_error_pages(*cfg->error_pages.dir);
   rt->sessions = make_sessions(*cfg, users);
-  rt->access = access::AccessControl::create(cfg->auth, std::move(users));
+  rt->access = access::AccessControl::create(cfg->auth, std::move(users), cfg->routes);
   if (!check_only) rt->access_log = std::make_shared<observe::AccessLog>(cfg->logging.access_log, cfg->logging.format);
   return rt;
 }

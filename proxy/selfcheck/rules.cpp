@@ -446,6 +446,32 @@ void rule_upstream(const Context& c, Out& out) {
     check(c.cfg.routes[i].upstream, "routes[" + std::to_string(i) + "] upstream");
 }
 
+// ROUTES_SHADOWED, ROUTES_CONFIG_API_OPEN
+void rule_routes(const Context& c, Out& out) {
+  for (const auto& m : config::shadowed_routes(c.cfg.routes))
+    out.push_back({"ROUTES_SHADOWED", Severity::warning, m,
+                   "order routes from the longest prefix to the shortest, or remove the one that never matches"});
+  // Several users, and nothing keeps any of them from changing connectors
+  // (Airbyte's configuration API stores the connectors' credentials).
+  if (!c.basic_on || c.users.size() < 2) return;
+  static constexpr const char* kConfigApi[] = {"/api/v1/sources/create",      "/api/v1/destinations/create",
+                                               "/api/v1/connections/create",  "/api/public/v1/sources",
+                                               "/api/public/v1/destinations", "/api/public/v1/connections"};
+  std::vector<std::string> open;
+  for (const char* path : kConfigApi) {
+    const int r = config::match_route(c.cfg.routes, path, "POST");
+    const auto& access = r >= 0 ? c.cfg.routes[static_cast<std::size_t>(r)].access : std::nullopt;
+    if (!access || access->is_public || !access->users) open.push_back(std::string("POST ") + path);
+  }
+  if (open.empty()) return;
+  out.push_back({"ROUTES_CONFIG_API_OPEN", Severity::warning,
+                 std::to_string(c.users.size()) +
+                     " users can log in and every one of them may change connectors and their credentials (" +
+                     quoted_list(open, 3) + " are not restricted by a route's access.users)",
+                 "add routes with methods [POST, PUT, PATCH, DELETE] and access.users for the configuration API "
+                 "(/api/v1/sources/, /api/v1/destinations/, /api/v1/connections/, /api/public/v1/...)"});
+}
+
 using RuleFn = void (*)(const Context&, Out&);
 constexpr RuleFn kRules[] = {
     rule_no_auth,
@@ -462,6 +488,7 @@ constexpr RuleFn kRules[] = {
     rule_upstream,
     rule_session_secret_permissions,
     rule_session_secret_replicas,
+    rule_routes,
 };
 
 // Effective users: the users file read through the probe, merged with the
@@ -573,6 +600,8 @@ const std::vector<RuleInfo>& rule_catalog() {
       {"UPSTREAM_PLAIN_REMOTE", Severity::info},
       {"FILE_SESSION_SECRET_PERMISSIONS", Severity::warning},
       {"SESSION_SECRET_PER_PROCESS", Severity::warning},
+      {"ROUTES_SHADOWED", Severity::warning},
+      {"ROUTES_CONFIG_API_OPEN", Severity::warning},
   };
   return kCatalog;
 }

@@ -2,10 +2,8 @@
 
 namespace airgate::upstream {
 
-const Peer& route(const std::vector<config::Route>& routes, const std::vector<Peer>& peers, std::string_view path) {
-  for (std::size_t i = 0; i < routes.size(); ++i)
-    if (path.substr(0, routes[i].path_prefix.size()) == routes[i].path_prefix) return peers[i + 1];
-  return peers[0];
+const Peer& route(const std::vector<Peer>& peers, int route_index) {
+  return route_index >= 0 ? peers.at(static_cast<std::size_t>(route_index) + 1) : peers[0];
 }
 
 }  // namespace airgate::upstream

@@ -342,6 +342,28 @@ browser = [
     b"\x03v2.abc.def",
 ]
 
+path = [
+    b"/",
+    b"/api/v1/sources/create",
+    b"//api/v1/sources/create",
+    b"/api/v1/./sources/create",
+    b"/api/v1/x/../sources/create",
+    b"/api/v1/%73ources/create",
+    b"/api/%2e%2e/api/v1/sources/create",
+    b"/api/v1%2fsources/create",
+    b"/api/v1%5Csources/create",
+    b"/api/v1\\sources",
+    b"/api/v1/sources;x/create",
+    b"/a/%c3%a9/%3f/%25",
+    b"/a/b/../../..",
+    b"/a%", b"/a%4", b"/a%zz",
+    b"/API/V1/Sources/",
+    b"/a/./b/.%2E/c//d/.",
+    b"/a/%e2%82%ac/%F0%9F%98%80",
+    b"/api/%c0%ae%c0%ae/x",
+    b"/a/%ED%A0%80/%C3",
+]
+
 corpora = {
     "fuzz_browser": browser,
     "fuzz_request_head": request_head,
@@ -352,6 +374,7 @@ corpora = {
     "fuzz_forwarded_for": forwarded_for,
     "fuzz_htpasswd": htpasswd,
     "fuzz_config": config,
+    "fuzz_path": path,
 }
 
 for target, seeds in corpora.items():

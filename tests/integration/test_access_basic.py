@@ -542,12 +542,15 @@ class PublicPathsTest(AccessBase):
         self.assertIsNotNone(rec)
         line = self.log_line(ag, rec.target)
         self.assertEqual(self.reason_of(line), "public_path", line)
-        for path in ("/api/v1/health/x", "/api/v1/health/", "/api/v1/healthz", "/api/v1/Health", "/api/v1",
-                     "/api/v1/health%2Fx"):
+        for path in ("/api/v1/health/x", "/api/v1/health/", "/api/v1/healthz", "/api/v1/Health", "/api/v1"):
             with self.subTest(path=path):
                 resp, rec = self.get(ag, up, path=path)
                 self.assertEqual(resp.status, 401, "%s should need credentials" % path)
                 self.assertIsNone(rec)
+        # An encoded "/" is refused before any public path is looked at.
+        resp, rec = self.get(ag, up, path="/api/v1/health%2Fx")
+        self.assertEqual(resp.status, 400)
+        self.assertIsNone(rec)
 
     def test_public_path_with_allowlist_denying(self):
         up = self.start_upstream()

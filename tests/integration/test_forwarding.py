@@ -27,7 +27,7 @@ class ForwardingTest(AirgateTestCase):
         return vals[0]
 
     def test_method_and_target_unchanged(self):
-        path = "/api/v1/connections/list%2Fx"
+        path = "/api/v1/connections/list%C3%A9x"  # canonical: escapes kept (%2F would be refused, see test_routes)
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
             with self.subTest(method=method):
                 body = b'{"workspaceId":"w"}' if method in ("POST", "PUT", "PATCH") else b""

@@ -395,3 +395,141 @@ TEST_CASE("evaluate_login: the allowlist under satisfy all", "[access][login]") 
   verified = any->verify(*ev.pending);
   CHECK(any->complete(std::move(ev), verified, Clock::now()).outcome == Outcome::unauthorized);
 }
+
+// ---- routes[].access ---------------------------------------------------------
+
+namespace {
+airgate::config::Located named(const std::string& user) {
+  airgate::config::Located l;
+  l.value = user;
+  l.source = "test.yaml";
+  l.line = 3;
+  l.column = 7;
+  l.path = "routes[0].access.users[0]";
+  return l;
+}
+
+airgate::config::Route protected_route(std::vector<std::string> users, std::vector<std::string> nets = {},
+                                       Satisfy satisfy = Satisfy::any) {
+  airgate::config::Route r;
+  r.path_prefix = "/api/v1/sources/";
+  auto& a = r.access.emplace();
+  if (!users.empty()) {
+    a.users.emplace();
+    for (const auto& u : users) a.users->push_back(named(u));
+  }
+  a.allow = nets;
+  for (const auto& n : nets) a.allow_networks.push_back(*airgate::core::parse_cidr(n));
+  a.satisfy = satisfy;
+  return r;
+}
+
+AccessDecision run_route(AccessControl& ac, const AccessInput& in, int route) {
+  auto ev = ac.evaluate(in, route);
+  if (ev.pending) {
+    bool ok = ac.verify(*ev.pending);
+    return ac.complete(std::move(ev), ok, in.now);
+  }
+  return ev.decision;
+}
+}  // namespace
+
+TEST_CASE("route access: users restricts who passes; others get 403 forbidden_user", "[access][routes]") {
+  Auth auth;
+  airgate::config::Route open;  // a route without access: the global checks
+  open.path_prefix = "/x/";
+  auto ac = AccessControl::create(auth, {kAlice, kBob}, {protected_route({"alice"}), open});
+  const auto alice = basic("alice", "correct horse");
+  const auto bob = basic("bob", "correct horse");
+  for (int pass = 0; pass < 2; ++pass) {  // the second pass hits the credential cache
+    INFO("pass " << pass);
+    auto d = run_route(*ac, req("192.0.2.1", alice), 0);
+    CHECK(d.outcome == Outcome::allow);
+    CHECK(d.reason == airgate::core::Reason::basic_auth);
+    d = run_route(*ac, req("192.0.2.1", bob), 0);
+    CHECK(d.outcome == Outcome::forbidden);
+    CHECK(d.reason == airgate::core::Reason::forbidden_user);
+    CHECK(d.user == "bob");
+    // The same user on the global policy, and on a route without access.
+    CHECK(run_route(*ac, req("192.0.2.1", bob), -1).outcome == Outcome::allow);
+    CHECK(run_route(*ac, req("192.0.2.1", bob), 1).outcome == Outcome::allow);
+  }
+  // A wrong password is still 401, not 403.
+  auto d = run_route(*ac, req("192.0.2.1", basic("bob", "nope")), 0);
+  CHECK(d.outcome == Outcome::unauthorized);
+  CHECK(run_route(*ac, req("192.0.2.1"), 0).reason == airgate::core::Reason::missing_credentials);
+  // A session user is subject to users too.
+  auto in = req("192.0.2.1");
+  in.session_user = "bob";
+  d = run_route(*ac, in, 0);
+  CHECK(d.reason == airgate::core::Reason::forbidden_user);
+  in.session_user = "alice";
+  CHECK(run_route(*ac, in, 0).reason == airgate::core::Reason::session);
+}
+
+TEST_CASE("route access: its allowlist and satisfy replace the global ones", "[access][routes]") {
+  Auth auth;
+  allow(auth, {"192.0.2.0/24"});  // global: the office passes without a password
+  auto ac = AccessControl::create(
+      auth, {kAlice, kBob},
+      {protected_route({"alice"}, {"10.20.0.0/16"}, Satisfy::all), protected_route({}, {"10.20.0.0/16"})});
+  const auto alice = basic("alice", "correct horse");
+  // Globally the office address alone passes.
+  CHECK(run_route(*ac, req("192.0.2.1"), -1).reason == airgate::core::Reason::allowlist);
+  // Route 0 (satisfy all): the global allowlist counts for nothing here.
+  CHECK(run_route(*ac, req("192.0.2.1", alice), 0).reason == airgate::core::Reason::ip_not_allowed);
+  CHECK(run_route(*ac, req("10.20.1.1"), 0).reason == airgate::core::Reason::missing_credentials);
+  CHECK(run_route(*ac, req("10.20.1.1", alice), 0).outcome == Outcome::allow);
+  CHECK(run_route(*ac, req("10.20.1.1", basic("bob", "correct horse")), 0).reason ==
+        airgate::core::Reason::forbidden_user);
+  // Route 1 (satisfy any, any user): the address alone, or any user.
+  CHECK(run_route(*ac, req("10.20.1.1"), 1).reason == airgate::core::Reason::allowlist);
+  CHECK(run_route(*ac, req("192.0.2.1"), 1).reason == airgate::core::Reason::missing_credentials);
+  CHECK(run_route(*ac, req("192.0.2.1", basic("bob", "correct horse")), 1).outcome == Outcome::allow);
+}
+
+TEST_CASE("route access: public routes, public_paths, throttle", "[access][routes]") {
+  Auth auth;
+  auth.public_paths = {"/api/v1/health"};
+  auth.throttle.max_failures = 1;
+  airgate::config::Route pub;
+  pub.path_prefix = "/pub/";
+  pub.access.emplace().is_public = true;
+  auto ac = AccessControl::create(auth, {kAlice}, {pub, protected_route({"alice"})});
+  CHECK(run_route(*ac, req("192.0.2.1"), 0).reason == airgate::core::Reason::public_path);
+  CHECK(run_route(*ac, req("192.0.2.1", {}, {}, "/api/v1/health"), 1).reason == airgate::core::Reason::public_path);
+  // The throttle is global: failures on the route block the address everywhere.
+  CHECK(run_route(*ac, req("192.0.2.9", basic("alice", "wrong")), 1).outcome == Outcome::unauthorized);
+  CHECK(run_route(*ac, req("192.0.2.9", basic("alice", "correct horse")), 1).reason ==
+        airgate::core::Reason::throttled);
+  CHECK(run_route(*ac, req("192.0.2.9", basic("alice", "correct horse")), -1).reason ==
+        airgate::core::Reason::throttled);
+}
+
+TEST_CASE("route access: unknown users and users without basic auth are reported", "[access][routes]") {
+  Auth auth;
+  const std::vector<airgate::config::Route> routes{protected_route({"mallory"})};
+  auto problems = check_route_users(auth, routes, {kAlice});
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0] ==
+        "test.yaml:3:7: routes[0].access.users[0]: unknown user \"mallory\" (not in auth.basic.users, the users file "
+        "or the environment)");
+  CHECK(check_route_users(auth, {protected_route({"alice"})}, {kAlice}).empty());
+  problems = check_route_users(auth, routes, {});
+  REQUIRE(problems.size() == 2);
+  CHECK(problems[0].find("access checks nothing here") != std::string::npos);
+  CHECK(problems[1].find("names a user, but basic authentication is not configured") != std::string::npos);
+  // Without basic auth, an access needs an allowlist (or public: true).
+  auto open_route = protected_route({});
+  open_route.at.source = "test.yaml";
+  open_route.at.line = 2;
+  open_route.at.column = 5;
+  open_route.at.path = "routes[0]";
+  problems = check_route_users(auth, {open_route}, {});
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].rfind("test.yaml:2:5: routes[0]: access checks nothing here", 0) == 0);
+  CHECK(check_route_users(auth, {open_route}, {kAlice}).empty());  // any authenticated user
+  CHECK(check_route_users(auth, {protected_route({}, {"10.0.0.0/8"})}, {}).empty());
+  open_route.access->is_public = true;
+  CHECK(check_route_users(auth, {open_route}, {}).empty());
+}

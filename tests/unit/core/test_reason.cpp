@@ -34,7 +34,7 @@ TEST_CASE("the words metrics export round-trip to their Reason and family", "[co
     CHECK(log_word(r).substr(0, 9) == "upstream_");
   }
   // The /metrics label order, which dashboards and tests read.
-  CHECK(Metrics::kAuthFailureReasons.size() == 6);
+  CHECK(Metrics::kAuthFailureReasons.size() == 7);  // forbidden_user: a route's access.users
   CHECK(log_word(Metrics::kAuthFailureReasons.front()) == "missing_credentials");
   CHECK(log_word(Metrics::kAuthFailureReasons.back()) == "throttled");
   CHECK(Metrics::kUpstreamErrorKinds.size() == 11);
@@ -49,6 +49,8 @@ TEST_CASE("default statuses", "[core][reason]") {
   CHECK(default_status(Reason::public_path) == 0);
   CHECK(default_status(Reason::missing_credentials) == 401);
   CHECK(default_status(Reason::ip_not_allowed) == 403);
+  CHECK(default_status(Reason::forbidden_user) == 403);
+  CHECK(default_status(Reason::bad_path) == 400);
   CHECK(default_status(Reason::throttled) == 429);
   CHECK(default_status(Reason::body_too_large) == 413);
   CHECK(default_status(Reason::header_too_large) == 431);

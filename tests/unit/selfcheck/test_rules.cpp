@@ -580,3 +580,74 @@ TEST_CASE("RealSystemProbe reads modes, files and interfaces", "[selfcheck]") {
   CHECK(loopback);
   CHECK(probe.now() > 1600000000);
 }
+
+namespace {
+config::Route admin_route(const std::string& prefix, std::vector<std::string> methods = {}) {
+  config::Route r;
+  r.path_prefix = prefix;
+  r.methods = std::move(methods);
+  r.at.source = "airgate.yaml";
+  r.at.line = 7;
+  r.at.column = 5;
+  r.at.path = "routes[?]";
+  auto& a = r.access.emplace();
+  a.users.emplace();
+  config::Located admin;
+  admin.value = "admin";
+  a.users->push_back(admin);
+  return r;
+}
+}  // namespace
+
+TEST_CASE("ROUTES_CONFIG_API_OPEN", "[selfcheck][routes]") {
+  auto c = clean();
+  CHECK_FALSE(find(run(c), "ROUTES_CONFIG_API_OPEN"));  // one user: nobody to keep out
+  c.auth.users.push_back({"bob", kStrongHash});
+  auto fs = run(c);  // the findings outlive `f`
+  const auto* f = find(fs, "ROUTES_CONFIG_API_OPEN");
+  REQUIRE(f);
+  INFO(f->finding);
+  CHECK(f->severity == Severity::warning);
+  CHECK(f->finding.find("2 users can log in") != std::string::npos);
+  CHECK(f->finding.find("'POST /api/v1/sources/create'") != std::string::npos);
+  const std::vector<std::string> write = {"POST", "PUT", "PATCH", "DELETE"};
+  c.routes = {admin_route("/api/v1/sources/"), admin_route("/api/v1/destinations/"),
+              admin_route("/api/v1/connections/")};
+  fs = run(c);
+  f = find(fs, "ROUTES_CONFIG_API_OPEN");
+  REQUIRE(f);  // the public API is still open
+  CHECK(f->finding.find("'POST /api/public/v1/sources'") != std::string::npos);
+  CHECK(f->finding.find("/api/v1/") == std::string::npos);
+  for (const char* p : {"/api/public/v1/sources", "/api/public/v1/destinations", "/api/public/v1/connections"})
+    c.routes.push_back(admin_route(p, write));
+  CHECK_FALSE(find(run(c), "ROUTES_CONFIG_API_OPEN"));
+  // A route that is public, or has no users, restricts nothing.
+  c.routes[0].access->users.reset();
+  CHECK(find(run(c), "ROUTES_CONFIG_API_OPEN"));
+  c.routes[0].access->is_public = true;
+  CHECK(find(run(c), "ROUTES_CONFIG_API_OPEN"));
+  // A GET-only route in front does not hide a POST.
+  c.routes[0] = admin_route("/api/v1/sources/");
+  c.routes.insert(c.routes.begin(), config::Route{});
+  c.routes[0].path_prefix = "/api/";
+  c.routes[0].methods = {"GET"};
+  CHECK_FALSE(find(run(c), "ROUTES_CONFIG_API_OPEN"));
+}
+
+TEST_CASE("ROUTES_SHADOWED", "[selfcheck][routes]") {
+  auto c = clean();
+  c.routes = {admin_route("/api/"), admin_route("/api/v1/sources/", {"POST"})};
+  c.routes[1].at.path = "routes[1]";
+  const auto fs = run(c);
+  const auto* f = find(fs, "ROUTES_SHADOWED");
+  REQUIRE(f);
+  CHECK(f->finding ==
+        "airgate.yaml:7:5: routes[1]: path_prefix \"/api/v1/sources/\" can never match: routes[0] (line 7, "
+        "path_prefix \"/api/\", every method) comes first and takes all its requests; put the longer prefix first");
+  c.routes[0].methods = {"GET"};  // now POST gets past it
+  CHECK_FALSE(find(run(c), "ROUTES_SHADOWED"));
+  c.routes[0].methods = {"GET", "POST"};
+  CHECK(find(run(c), "ROUTES_SHADOWED"));
+  std::swap(c.routes[0], c.routes[1]);
+  CHECK_FALSE(find(run(c), "ROUTES_SHADOWED"));
+}
