@@ -958,5 +958,7 @@ class AirgateTestCase(unittest.TestCase):
             self.assertIn("text/html", ctype, "error response Content-Type")
             text = resp.body.decode("utf-8", errors="replace")
         for words in must_mention:
-            self.assertIn(words, text, "error text does not mention %r: %r" % (words, text[:500]))
+            # The HTML page shows the message as a sentence (first letter capitalised).
+            found = words in text if json_expected else words.lower() in text.lower()
+            self.assertTrue(found, "error text does not mention %r: %r" % (words, text[:500]))
         return text
