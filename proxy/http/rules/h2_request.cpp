@@ -175,7 +175,10 @@ bool Translator::regular(std::string_view name, std::string_view value) {
     // RFC 9113 §8.2.3: a client may split Cookie into one field per cookie
     // for better compression; HTTP/1.1 allows only one Cookie line.
     if (cookie_at_ != std::string::npos) {
-      fields[cookie_at_].second.append("; ").append(value);
+      // An empty crumb adds nothing; joined, it would leave a "; " at an end,
+      // whitespace that an HTTP/1.1 parser trims.
+      std::string& joined = fields[cookie_at_].second;
+      if (!value.empty()) joined.append(joined.empty() ? "" : "; ").append(value);
       return true;
     }
     cookie_at_ = fields.size();
