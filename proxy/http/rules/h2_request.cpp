@@ -105,11 +105,13 @@ class Translator {
 bool Translator::field(std::string_view name, std::string_view value) {
   if (name.empty()) return refuse("empty field name");
   if (has_cr_lf_nul(name)) return refuse("field name " + shown(name) + " contains CR, LF or NUL");
-  if (has_cr_lf_nul(value)) return refuse("field " + shown(name) + ": value contains CR, LF or NUL");
+  const bool is_pseudo = name[0] == ':';
+  const std::string where = (is_pseudo ? "pseudo-header " : "field ") + shown(name);
+  if (has_cr_lf_nul(value)) return refuse(where + ": value contains CR, LF or NUL");
   // RFC 9113 §8.2.1: HTTP/1.1 parsers trim these, HTTP/2 does not, so the
   // two sides could disagree on the value.
-  if (has_outer_whitespace(value)) return refuse("field " + shown(name) + ": value has leading or trailing whitespace");
-  return name[0] == ':' ? pseudo(name, value) : regular(name, value);
+  if (has_outer_whitespace(value)) return refuse(where + ": value has leading or trailing whitespace");
+  return is_pseudo ? pseudo(name, value) : regular(name, value);
 }
 
 bool Translator::pseudo(std::string_view name, std::string_view value) {

@@ -164,7 +164,7 @@ TEST_CASE("h2 :path is origin-form, or * with OPTIONS", "[h2]") {
       {with_path("GET", "/a\tb"), ":path"},
       {with_path("GET", "/a\x01"), ":path"},
       {with_path("GET", "/a\x7f"), ":path"},
-      {with_path("GET", "/a\r\nX-Smuggled: 1"), "\":path\": value contains CR, LF or NUL"},
+      {with_path("GET", "/a\r\nX-Smuggled: 1"), "pseudo-header \":path\": value contains CR, LF or NUL"},
   });
   for (auto p : {"/"sv, "/a?b=c&d"sv, "//double"sv, "/%2e%2e/x"sv}) {
     const auto t = run(with_path("GET", p));
@@ -239,7 +239,8 @@ TEST_CASE("h2 field values: no CR LF NUL, no outer whitespace", "[h2]") {
       {good_with("x-a", "\t1"), "field \"x-a\""},
       {good_with("x-a", "1\t"), "field \"x-a\""},
       {good_with("x-a", " "), "field \"x-a\""},
-      {{{":method", "GET "}, {":scheme", "https"}, {":path", "/"}, {":authority", "a"}}, "field \":method\""},
+      {{{":method", "GET "}, {":scheme", "https"}, {":path", "/"}, {":authority", "a"}},
+       "pseudo-header \":method\": value has leading"},
   });
   // Inner whitespace and other octets are kept byte-exact.
   const auto t = run(plus(good(), {{"x-a", "1 \t 2"}, {"x-b", "\x01\x7f\xff"}}));
