@@ -3,6 +3,7 @@
 
 #include "config/address.hpp"
 #include "core/path.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -32,16 +33,11 @@ void parse_upstream(Reader& rd, const Val& v, Upstream& out) {
 
 namespace {
 
-bool is_tchar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
 void parse_methods(Reader& rd, const Val& v, Route& r) {
   for (const auto& item : rd.items(v, true)) {
     std::string m;
     if (!rd.read_string(item, m, false)) continue;
-    if (!std::all_of(m.begin(), m.end(), is_tchar)) {
+    if (!std::all_of(m.begin(), m.end(), core::is_tchar)) {
       rd.error(item, quote(m) + " is not an HTTP method (a token such as GET or POST)");
       continue;
     }

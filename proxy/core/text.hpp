@@ -46,6 +46,12 @@ constexpr bool all_digits(std::string_view s) {
 // ("a,,b" -> "a", "", "b"; "" -> one empty piece).
 std::vector<std::string_view> split(std::string_view s, char sep);
 
+// RFC 9110 §5.6.2 tchar: a character allowed in a token (method, field name).
+constexpr bool is_tchar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
 // Any ASCII control character (0x00-0x1f, 0x7f).
 constexpr bool has_control(std::string_view s) {
   for (char c : s) {

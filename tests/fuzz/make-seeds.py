@@ -364,6 +364,44 @@ path = [
     b"/a/%ED%A0%80/%C3",
 ]
 
+# flag byte (bit 0: CONNECT, bit 7: small header list limit), then fields
+# separated by 0xff, name and value by 0xfe
+def h2(fields, flags=0):
+    return bytes([flags]) + b"\xff".join(n + b"\xfe" + v for n, v in fields)
+
+H2_GET = [(b":method", b"GET"), (b":scheme", b"https"), (b":path", b"/api/v1/health"), (b":authority", b"localhost:8443")]
+
+h2_request = [
+    h2(H2_GET),
+    h2(H2_GET + [(b"user-agent", b"curl/8.5.0"), (b"accept", b"*/*")]),
+    h2(H2_GET + [(b"cookie", b"a=1"), (b"accept", b"*/*"), (b"cookie", b"b=2"), (b"cookie", b"__Host-airgate_session=v1.x.y")]),
+    h2([(b":method", b"POST"), (b":scheme", b"https"), (b":path", b"/upload"), (b":authority", b"a"),
+        (b"content-length", b"5"), (b"content-type", b"application/json"), (b"te", b"trailers")]),
+    h2([(b":method", b"OPTIONS"), (b":scheme", b"https"), (b":path", b"*"), (b":authority", b"a")]),
+    h2([(b":method", b"GET"), (b":scheme", b"https"), (b":path", b"/"), (b"host", b"[::1]:443")]),
+    h2(H2_GET + [(b"host", b"evil.example")]),
+    h2([(b":method", b"CONNECT"), (b":authority", b"evil.example:443")], flags=1),
+    h2([(b":method", b"GET"), (b":protocol", b"websocket"), (b":scheme", b"https"), (b":path", b"/ws")]),
+    h2(H2_GET + [(b":status", b"200")]),
+    h2([(b":method", b"GET"), (b"accept", b"*/*"), (b":path", b"/"), (b":scheme", b"https")]),
+    h2(H2_GET + [(b":path", b"/second")]),
+    h2([(b":method", b"GET"), (b":scheme", b"https"), (b":path", b"https://evil.example/"), (b":authority", b"a")]),
+    h2([(b":method", b"GET"), (b":scheme", b"https"), (b":path", b"/"), (b":authority", b"user:pw@a")]),
+    h2(H2_GET + [(b"Content-Length", b"5")]),
+    h2(H2_GET + [(b"x-a", b"1\r\nx-smuggled: 1")]),
+    h2(H2_GET + [(b"x-a\x00b", b"1")]),
+    h2(H2_GET + [(b"x-a", b" 1 ")]),
+    h2(H2_GET + [(b"transfer-encoding", b"chunked")]),
+    h2(H2_GET + [(b"connection", b"close"), (b"keep-alive", b"5"), (b"upgrade", b"h2c")]),
+    h2(H2_GET + [(b"te", b"gzip")]),
+    h2(H2_GET + [(b"content-length", b"5"), (b"content-length", b"05")]),
+    h2(H2_GET + [(b"content-length", b"5, 5")]),
+    h2(H2_GET + [(b"content-length", b"18446744073709551616")]),
+    h2(H2_GET + [(b"http2-settings", b"AAMAAABkAAQAoAAA")]),
+    h2(H2_GET + [(b"x-long", b"x" * 600)], flags=0x80 | 0x40),
+    h2(H2_GET + [(b"cookie", b"a=1"), (b"cookie", b""), (b"cookie", b"b=2")]),
+]
+
 corpora = {
     "fuzz_browser": browser,
     "fuzz_request_head": request_head,
@@ -375,6 +413,7 @@ corpora = {
     "fuzz_htpasswd": htpasswd,
     "fuzz_config": config,
     "fuzz_path": path,
+    "fuzz_h2_request": h2_request,
 }
 
 for target, seeds in corpora.items():
