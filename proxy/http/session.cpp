@@ -52,10 +52,9 @@ Session::Session(Stream stream, tcp::endpoint peer, ListenerInfo listener, Worke
   peer_address_ = peer_ip_.str();
 }
 
-asio::awaitable<void> run_session(tcp::socket socket, ListenerInfo listener, WorkerContext& worker) {
+asio::awaitable<void> run_session(tcp::socket socket, tcp::endpoint peer, ListenerInfo listener,
+                                  WorkerContext& worker) {
   error_code ec;
-  auto peer = socket.remote_endpoint(ec);
-  if (ec) co_return;
   socket.set_option(tcp::no_delay(true), ec);
   auto rt = worker.runtime();
   auto& tls = rt->listener_tls.at(listener.index);

@@ -44,6 +44,8 @@ struct ListenerInfo {
   std::string redirect_origin;  // redirect_to_https listener: answer 308 to this origin
 };
 
-asio::awaitable<void> run_session(asio::ip::tcp::socket socket, ListenerInfo listener, WorkerContext& worker);
+// `peer` is the client's address as accept() returned it.
+asio::awaitable<void> run_session(asio::ip::tcp::socket socket, asio::ip::tcp::endpoint peer, ListenerInfo listener,
+                                  WorkerContext& worker);
 
 }  // namespace airgate::http

@@ -263,7 +263,9 @@ asio::awaitable<void> Server::Impl::accept_loop(Worker& w, tcp::acceptor& accept
   asio::steady_timer backoff(w.ioc);
   for (;;) {
     if (!co_await wait_below_max_connections(w, acceptor)) co_return;
-    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+    // The peer's address comes with the accept (no getpeername per connection).
+    tcp::endpoint peer;
+    auto [ec, socket] = co_await acceptor.async_accept(peer, use_tuple);
     if (ec) {
       if (!acceptor.is_open() || ec == asio::error::operation_aborted) co_return;
       accept_warnings.failed(ec, active.load(std::memory_order_relaxed));
@@ -275,7 +277,7 @@ asio::awaitable<void> Server::Impl::accept_loop(Worker& w, tcp::acceptor& accept
       continue;
     }
     active.fetch_add(1);
-    asio::co_spawn(w.ioc, http::run_session(std::move(socket), info, w.ctx),
+    asio::co_spawn(w.ioc, http::run_session(std::move(socket), peer, info, w.ctx),
                    [this, listener = info.index](std::exception_ptr e) {
                      session_ended();
                      if (e) report_failure("session on " + listener_urls[listener], e);
