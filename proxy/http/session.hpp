@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <string>
 #include <unordered_map>
@@ -35,6 +36,9 @@ struct WorkerContext {
   std::function<runtime::RuntimePtr()> runtime;  // current snapshot
   std::atomic<std::size_t>* active_connections = nullptr;
   observe::Metrics* metrics = nullptr;
+  // Called once when a client connection has ended (on this worker's thread),
+  // with the exception that ended it, if one did.
+  std::function<void(std::size_t listener, std::exception_ptr)> session_ended;
 };
 
 struct ListenerInfo {
@@ -44,8 +48,10 @@ struct ListenerInfo {
   std::string redirect_origin;  // redirect_to_https listener: answer 308 to this origin
 };
 
-// `peer` is the client's address as accept() returned it.
-asio::awaitable<void> run_session(asio::ip::tcp::socket socket, asio::ip::tcp::endpoint peer, ListenerInfo listener,
-                                  WorkerContext& worker);
+// Serves one accepted client connection on the worker's io_context until it
+// ends, then calls worker.session_ended. `peer` is the client's address as
+// accept() returned it.
+void start_session(asio::ip::tcp::socket socket, asio::ip::tcp::endpoint peer, ListenerInfo listener,
+                   WorkerContext& worker);
 
 }  // namespace airgate::http

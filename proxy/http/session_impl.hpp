@@ -19,6 +19,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -38,7 +39,13 @@ class Session {
 
   Session(net::Stream stream, asio::ip::tcp::endpoint peer, ListenerInfo listener, WorkerContext& worker);
 
-  asio::awaitable<void> run();
+  // Serves the connection from where it stands: the connection set-up on the
+  // first call, then one exchange after another. Between requests an idle
+  // connection keeps no coroutine: the session parks itself on a readiness
+  // wait (park) and serve runs again when the client sends. True when
+  // parked, false when the connection has ended.
+  static asio::awaitable<bool> serve(std::unique_ptr<Session> self);
+  static void spawn(std::unique_ptr<Session> self);
 
  private:
   // Everything one request/response exchange accumulates; logged once.
@@ -81,7 +88,9 @@ class Session {
   // Connection (session.cpp).
   asio::awaitable<bool> read_proxy_header(const runtime::Runtime& rt);
   asio::awaitable<bool> handshake(const runtime::Runtime& rt);
-  asio::awaitable<bool> wait_for_next_request();
+  enum class Next { request, idle, closed };
+  Next look_for_next_request();
+  static void park(std::unique_ptr<Session> self);
   asio::awaitable<void> close_client();
   asio::awaitable<Head> read_head(const config::Limits& limits, std::size_t& head_len);
   std::string_view buffered() const;
@@ -130,9 +139,12 @@ class Session {
   ListenerInfo listener_;
   WorkerContext& worker_;
   beast::flat_buffer buffer_;
-  std::optional<RequestParser> parser_;
-  bool request_body_read_ = false;  // the body of parser_'s request was relayed in full
+  std::unique_ptr<RequestParser> parser_;  // the current request, while an exchange runs
+  bool request_body_read_ = false;         // the body of parser_'s request was relayed in full
   std::uint64_t exchanges_ = 0;
+  bool set_up_ = false;   // PROXY header and TLS handshake done
+  bool closing_ = false;  // the idle wait ended the connection: serve only closes it
+  std::uint64_t idle_key_ = 0;
   Clock::time_point head_start_ = Clock::now();  // first byte of the current request head
 };
 

@@ -277,11 +277,7 @@ asio::awaitable<void> Server::Impl::accept_loop(Worker& w, tcp::acceptor& accept
       continue;
     }
     active.fetch_add(1);
-    asio::co_spawn(w.ioc, http::run_session(std::move(socket), peer, info, w.ctx),
-                   [this, listener = info.index](std::exception_ptr e) {
-                     session_ended();
-                     if (e) report_failure("session on " + listener_urls[listener], e);
-                   });
+    http::start_session(std::move(socket), peer, info, w.ctx);
   }
 }
 
@@ -382,6 +378,10 @@ Server::Server(config::ConfigPtr config, std::function<config::LoadResult()> rel
     w->ctx.active_connections = &impl_->active;
     w->ctx.metrics = &impl_->metrics;
     w->ctx.runtime = [impl = impl_.get()] { return impl->runtime.load(); };
+    w->ctx.session_ended = [impl = impl_.get()](std::size_t listener, std::exception_ptr e) {
+      impl->session_ended();
+      if (e) report_failure("session on " + impl->listener_urls[listener], e);
+    };
     impl_->workers.push_back(std::move(w));
   }
   impl_->bind(*config);
