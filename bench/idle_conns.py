@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Holds many idle TLS keep-alive connections open (scenario 6, stdlib only).
 
-  idle_conns.py PORT COUNT
+  idle_conns.py PORT COUNT [--no-request]
 
 Opens COUNT TLS connections to 127.0.0.1:PORT, sends one keep-alive GET on
 each and reads its answer (so each connection is a real, used browser-like
 connection now idle in keep-alive), prints "READY <opened>" and keeps them all
 open until its standard input closes. bench/run measures the proxy's RSS
-before and while they are held.
+before and while they are held. --no-request: only the TLS handshake, no
+request (a browser's preconnect that has not been used yet).
 """
 import resource
 import socket
@@ -39,6 +40,7 @@ def read_response(s):
 
 def main():
     port, count = int(sys.argv[1]), int(sys.argv[2])
+    request = "--no-request" not in sys.argv[3:]
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = count + 64
     if soft < want:
@@ -54,11 +56,13 @@ def main():
             break
         raw = socket.create_connection(("127.0.0.1", port), timeout=10)
         s = ctx.wrap_socket(raw, server_hostname="localhost")
+        conns.append(s)
+        if not request:
+            continue
         s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench-idle\r\n\r\n")
         status = read_response(s)
         if b" 200 " not in status + b" ":
             raise SystemExit("unexpected answer: %r" % status)
-        conns.append(s)
     print("READY %d" % len(conns), flush=True)
     sys.stdin.read()
     for s in conns:

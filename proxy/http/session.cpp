@@ -87,16 +87,19 @@ asio::awaitable<bool> Session::serve(std::unique_ptr<Session> self) {
     }
     if (s.listener_.tls && !co_await s.handshake(*rt)) co_return false;
   }
-  while (!s.closing_ && co_await s.exchange()) {
-    if (s.worker_.stopping) break;
-    s.parser_.reset();
-    if (s.buffer_.size() > 0) continue;
-    const Next next = s.look_for_next_request();
-    if (next == Next::closed) break;
-    if (next == Next::idle) {
-      park(std::move(self));
-      co_return true;
+  // A request waits when there is one; otherwise the connection parks, also
+  // before its first request (a browser's preconnect idles like that).
+  while (!s.closing_) {
+    if (s.buffer_.size() == 0) {
+      const Next next = s.look_for_next_request();
+      if (next == Next::closed) break;
+      if (next == Next::idle) {
+        park(std::move(self));
+        co_return true;
+      }
     }
+    if (!co_await s.exchange() || s.worker_.stopping) break;
+    s.parser_.reset();
   }
   co_await s.close_client();
   co_return false;
@@ -134,7 +137,8 @@ void Session::park(std::unique_ptr<Session> self) {
   s.buffer_.shrink_to_fit();
   {
     auto rt = s.worker_.runtime();
-    s.client_.expires_after(rt->config->limits.keepalive_timeout);
+    const auto& limits = rt->config->limits;
+    s.client_.expires_after(s.exchanges_ == 0 ? limits.client_header_timeout : limits.keepalive_timeout);
   }
   s.idle_key_ = ++s.worker_.next_session_id;
   s.worker_.idle.emplace(s.idle_key_, &s.client_);
