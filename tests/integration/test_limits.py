@@ -288,6 +288,55 @@ class ClientTimeoutTest(AirgateTestCase):
             i += 1
 
 
+class IdleTimeoutsTest(AirgateTestCase):
+    """An idle connection waits without a coroutine (parked) both before its
+    first request and between requests; each state keeps its own deadline."""
+
+    def setUp(self):
+        super().setUp()
+        self.up = self.start_upstream()
+        self.ag = self.start_airgate(self.config(self.up, limits={
+            "client_header_timeout": "1s", "keepalive_timeout": "30s"}))
+
+    def test_new_connection_idles_under_client_header_timeout(self):
+        c = self.raw(self.ag)
+        t0 = time.monotonic()
+        self.assertTrue(c.closed_by_peer(6), "unused connection not closed")
+        self.assertLess(time.monotonic() - t0, 3.5, "client_header_timeout (1 s) not applied before the first request")
+
+    def test_used_connection_idles_under_keepalive_timeout(self):
+        c = self.raw(self.ag)
+        c.send(request_bytes("GET", "/echo?first"))
+        self.assertEqual(c.read_response().status, 200)
+        time.sleep(2.5)  # past client_header_timeout, far from keepalive_timeout
+        c.send(request_bytes("GET", "/echo?after-idle"))
+        self.assertEqual(c.read_response().status, 200, "a parked keep-alive connection was not served again")
+
+    def test_unused_connection_served_after_idling(self):
+        c = self.raw(self.ag)
+        time.sleep(0.5)  # parked before its first request
+        c.send(request_bytes("GET", "/echo?late-first"))
+        self.assertEqual(c.read_response().status, 200)
+
+
+    def test_connection_ended_by_keepalive_timeout_frees_its_slot(self):
+        # A parked connection that times out ends for the server too: with
+        # max_connections 1, the next connection is served.
+        ag = self.start_airgate(self.config(self.up, workers=1, limits={
+            "max_connections": 1, "keepalive_timeout": "1s"}))
+        c1 = self.raw(ag)
+        c1.send(request_bytes("GET", "/echo?slot-1"))
+        self.assertEqual(c1.read_response().status, 200)
+        self.assertTrue(c1.closed_by_peer(5), "idle connection not closed after keepalive_timeout")
+        c2 = RawConn(ag.port, ctx=self.ctx(), do_handshake=False, timeout=5)
+        self.addCleanup(c2.close)
+        try:
+            c2.sock.do_handshake()
+        except (ssl.SSLError, OSError) as e:
+            self.fail("the slot of the timed-out connection was not freed: %r" % e)
+        c2.send(request_bytes("GET", "/echo?slot-2"))
+        self.assertEqual(c2.read_response().status, 200)
+
 class MaxConnectionsTest(AirgateTestCase):
     def test_connections_beyond_max_wait_in_backlog(self):
         up = self.start_upstream()
