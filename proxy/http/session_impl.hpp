@@ -36,6 +36,7 @@ class Session {
  public:
   using Clock = std::chrono::steady_clock;
   static constexpr std::size_t kReadChunk = 16 * 1024;  // reads of a head in progress and of a streamed body
+  static constexpr std::size_t kIdleRead = 2 * 1024;    // the first read of a head (an idle connection's)
 
   Session(net::Stream stream, asio::ip::tcp::endpoint peer, ListenerInfo listener, WorkerContext& worker);
 
@@ -44,8 +45,9 @@ class Session {
   // connection keeps no coroutine: the session parks itself on a readiness
   // wait (park) and serve runs again when the client sends. True when
   // parked, false when the connection has ended.
-  static asio::awaitable<bool> serve(std::unique_ptr<Session> self);
-  static void spawn(std::unique_ptr<Session> self);
+  // close_only: the idle wait ended the connection; serve only closes it.
+  static asio::awaitable<bool> serve(std::unique_ptr<Session> self, bool close_only);
+  static void spawn(std::unique_ptr<Session> self, bool close_only = false);
 
  private:
   // Everything one request/response exchange accumulates; logged once.
@@ -142,9 +144,7 @@ class Session {
   std::unique_ptr<RequestParser> parser_;  // the current request, while an exchange runs
   bool request_body_read_ = false;         // the body of parser_'s request was relayed in full
   std::uint64_t exchanges_ = 0;
-  bool set_up_ = false;   // PROXY header and TLS handshake done
-  bool closing_ = false;  // the idle wait ended the connection: serve only closes it
-  std::uint64_t idle_key_ = 0;
+  bool set_up_ = false;                          // PROXY header and TLS handshake done
   Clock::time_point head_start_ = Clock::now();  // first byte of the current request head
 };
 
