@@ -58,6 +58,8 @@ struct Tls {
   std::string ciphers = std::string(kDefaultCiphers);            // TLS 1.2
   std::vector<SniCertificate> sni;
   std::optional<std::string> client_ca;
+  // ALPN offers h2 before http/1.1 (false: http/1.1 only).
+  bool http2 = true;
 };
 
 struct Listener {
@@ -149,6 +151,8 @@ struct Limits {
   std::uint64_t client_body_min_rate = 1024;
   // Request bodies one client address streams upstream at once (0: no cap).
   std::size_t max_uploads_per_client = 16;
+  // HTTP/2: streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).
+  std::size_t http2_max_concurrent_streams = 100;
 };
 
 struct BasicUser {

@@ -25,6 +25,7 @@ void parse_limits(Reader& rd, const Val& v, Limits& out) {
   }
   if (auto s = f.get("client_body_min_rate")) rd.read_size(*s, 0, out.client_body_min_rate);
   if (auto n = f.get("max_uploads_per_client")) rd.read_count(*n, 0, 100000000, out.max_uploads_per_client);
+  if (auto n = f.get("http2_max_concurrent_streams")) rd.read_count(*n, 1, 1000, out.http2_max_concurrent_streams);
 }
 
 }  // namespace airgate::config

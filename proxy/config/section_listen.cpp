@@ -40,6 +40,7 @@ Tls parse_tls(Reader& rd, const Val& v) {
         *out = s;
     }
   }
+  if (auto h = f.get("http2")) rd.read_bool(*h, tls.http2);
   if (auto s = f.get("sni")) {
     for (const auto& item : rd.items(*s, false)) {
       SniCertificate sni;

@@ -5,6 +5,8 @@
 // next request (serve). The steps of one exchange are in session.cpp.
 #include "http/session_impl.hpp"
 
+#include "http/h2_connection.hpp"
+
 #include "net/ip.hpp"
 
 #include <boost/asio/bind_executor.hpp>
@@ -37,6 +39,14 @@ void start_session(tcp::socket socket, tcp::endpoint peer, ListenerInfo listener
 // ---- connection loop -------------------------------------------------------
 
 void Session::spawn(std::unique_ptr<Session> self, bool close_only) {
+  if (self->stream_ended_) {
+    auto executor = self->client_.get_executor();
+    auto ended = self->stream_ended_;
+    asio::co_spawn(executor, serve(std::move(self), close_only), [ended](std::exception_ptr e, bool parked) {
+      if (!parked || e) ended(e);
+    });
+    return;
+  }
   WorkerContext& worker = self->worker_;
   const std::size_t listener = self->listener_.index;
   auto executor = self->client_.get_executor();
@@ -55,6 +65,13 @@ asio::awaitable<bool> Session::serve(std::unique_ptr<Session> self, bool close_o
       co_return false;
     }
     if (s.listener_.tls && !co_await s.handshake(*rt)) co_return false;
+    // ALPN chose h2: the HTTP/2 connection owns the session from here on and
+    // reports its end to the worker itself.
+    if (s.listener_.tls && s.client_.alpn_h2()) {
+      rt.reset();
+      start_h2(std::move(self));
+      co_return true;
+    }
   }
   // A request waits when there is one; otherwise the connection parks, also
   // before its first request (a browser's preconnect idles like that).

@@ -94,6 +94,12 @@ asio::awaitable<bool> Session::handshake(const runtime::Runtime& rt) {
 }
 
 asio::awaitable<void> Session::close_client() {
+  // An HTTP/2 stream's socket pair: nothing to linger for, the connection
+  // decides what becomes of unread request bytes.
+  if (h2_stream_) {
+    client_.close();
+    co_return;
+  }
   // Input the client may still be sending (a request body nobody read, a
   // pipelined request) is read and discarded until the client closes, at
   // most for 2 s: closing with unread bytes would reset the connection and
@@ -253,7 +259,7 @@ Step Session::parse_head(Exchange& ex, std::size_t head_len) {
   auto& req = p.get();
   ex.log.method = std::string(req.method_string());
   ex.log.target = std::string(req.target());
-  ex.log.version = req.version();
+  ex.log.version = h2_stream_ ? 20 : req.version();
   ex.log.host = std::string(field_or_empty(req, bhttp::field::host));
   ex.log.user_agent = std::string(field_or_empty(req, bhttp::field::user_agent));
   ex.log.referer = std::string(field_or_empty(req, bhttp::field::referer));
@@ -489,7 +495,7 @@ void Session::finish_log(Exchange& ex, int status) {
   ex.log.status = status;
   ex.log.duration_s = std::chrono::duration<double>(Clock::now() - ex.start).count();
   if (ex.rt->access_log) ex.rt->access_log->write(ex.log);
-  worker_.metrics->request(status, ex.log.duration_s);
+  worker_.metrics->request(status, ex.log.duration_s, h2_stream_);
   if (ex.log.reason && core::metric_family(*ex.log.reason) == core::MetricFamily::upstream_error)
     worker_.metrics->failure(*ex.log.reason);
 }

@@ -31,6 +31,9 @@ struct WorkerContext {
   bool stopping = false;
   // Sessions waiting for their next request; closed at once on shutdown.
   std::unordered_map<std::uint64_t, net::Stream*> idle;
+  // HTTP/2 connections: on shutdown each is told to finish gracefully
+  // (GOAWAY; streams in flight complete).
+  std::unordered_map<std::uint64_t, std::function<void()>> draining;
   std::uint64_t next_session_id = 0;
   asio::thread_pool* blocking = nullptr;         // password hash verification
   std::function<runtime::RuntimePtr()> runtime;  // current snapshot

@@ -26,6 +26,7 @@
 namespace airgate::http {
 
 namespace beast = boost::beast;
+class H2Connection;
 
 // Session cookies carry Unix seconds (they must mean the same on every replica).
 inline std::int64_t unix_now() {
@@ -50,6 +51,10 @@ class Session {
   static void spawn(std::unique_ptr<Session> self, bool close_only = false);
 
  private:
+  // An HTTP/2 connection (h2_connection.cpp) takes over the session after
+  // the handshake and serves each of its streams with a Session of its own.
+  friend class H2Connection;
+
   // Everything one request/response exchange accumulates; logged once.
   struct Exchange {
     runtime::RuntimePtr rt;
@@ -144,7 +149,12 @@ class Session {
   std::unique_ptr<RequestParser> parser_;  // the current request, while an exchange runs
   bool request_body_read_ = false;         // the body of parser_'s request was relayed in full
   std::uint64_t exchanges_ = 0;
-  bool set_up_ = false;                          // PROXY header and TLS handshake done
+  bool set_up_ = false;  // PROXY header and TLS handshake done
+  // A stream of an HTTP/2 connection: one exchange read from a socket pair
+  // (h2_connection.cpp), logged as HTTP/2.0; stream_ended_ is called when it
+  // ends instead of worker_.session_ended (the connection is counted once).
+  bool h2_stream_ = false;
+  std::function<void(std::exception_ptr)> stream_ended_;
   Clock::time_point head_start_ = Clock::now();  // first byte of the current request head
 };
 

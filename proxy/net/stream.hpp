@@ -199,6 +199,14 @@ class Stream {
   ~Stream() = default;
 
   bool is_tls() const { return s_->ssl != nullptr; }
+  // The handshake negotiated HTTP/2 by ALPN.
+  bool alpn_h2() const {
+    if (!s_->ssl) return false;
+    const unsigned char* p = nullptr;
+    unsigned len = 0;
+    SSL_get0_alpn_selected(s_->ssl, &p, &len);
+    return len == 2 && p[0] == 'h' && p[1] == '2';
+  }
   tcp::socket& socket() { return s_->socket; }
   SSL* ssl() { return s_->ssl; }
   executor_type get_executor() { return s_->socket.get_executor(); }

@@ -86,7 +86,7 @@ std::string AccessLog::format_text(const AccessEntry& e) {
   const auto secs = std::chrono::time_point_cast<std::chrono::seconds>(e.time);
   return fmt::format("{} - {} [{:%d/%b/%Y:%H:%M:%S} +0000] {} {} {} {} {} rt={:.3f} up={} rid={} reason={}",
                      dash(e.client), quoted(dash(e.user)), secs,
-                     quoted(e.method + " " + e.target + (e.version == 10 ? " HTTP/1.0" : " HTTP/1.1")), e.status,
+                     quoted(e.method + " " + e.target + " " + std::string(protocol_name(e.version))), e.status,
                      e.bytes_sent, quoted(dash(e.referer)), quoted(dash(e.user_agent)), e.duration_s, dash(e.upstream),
                      dash(e.request_id), dash(std::string(word(e.reason)))) +
          (e.tls_client_subject.empty() ? "" : " tls_client=" + quoted(e.tls_client_subject));
@@ -99,6 +99,7 @@ std::string AccessLog::format_json(const AccessEntry& e) {
   o["user"] = e.user;
   o["method"] = e.method;
   o["target"] = e.target;
+  o["protocol"] = protocol_name(e.version);
   o["host"] = e.host;
   o["status"] = e.status;
   o["bytes_sent"] = e.bytes_sent;

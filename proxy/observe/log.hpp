@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace spdlog {
 class logger;
@@ -27,8 +28,8 @@ struct AccessEntry {
   std::string client;  // resolved client address
   std::string user;    // authenticated user or empty
   std::string method;
-  std::string target;  // request target as received
-  unsigned version = 11;
+  std::string target;     // request target as received
+  unsigned version = 11;  // 10, 11, or 20 for a stream of an HTTP/2 connection
   int status = 0;
   std::uint64_t bytes_sent = 0;      // response body bytes to the client
   std::uint64_t bytes_received = 0;  // request body bytes from the client
@@ -41,6 +42,11 @@ struct AccessEntry {
   std::string host;
   std::string tls_client_subject;  // verified client certificate (mTLS), else empty
 };
+
+// "HTTP/1.0", "HTTP/1.1" or "HTTP/2.0" (as nginx logs HTTP/2).
+inline std::string_view protocol_name(unsigned version) {
+  return version == 20 ? "HTTP/2.0" : version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+}
 
 class AccessLog {
  public:

@@ -27,7 +27,8 @@ void header(std::string& out, std::string_view name, std::string_view type, std:
 }
 }  // namespace
 
-void Metrics::request(int status, double seconds) {
+void Metrics::request(int status, double seconds, bool http2) {
+  requests_by_protocol_[http2 ? 1 : 0].fetch_add(1, relaxed);
   if (status >= 100 && status < 600) requests_by_status_[status].fetch_add(1, relaxed);
   std::size_t i = 0;
   while (i < kLatencyBuckets.size() && seconds > kLatencyBuckets[i]) ++i;
@@ -50,6 +51,21 @@ std::string Metrics::exposition(const Sample& s) const {
   for (int code = 100; code < 600; ++code)
     if (auto n = requests_by_status_[code].load(relaxed))
       out += fmt::format("airgate_requests_total{{code=\"{}\"}} {}\n", code, n);
+
+  header(out, "airgate_requests_by_protocol_total", "counter",
+         "Requests answered, by the protocol the client spoke (HTTP/1.x or HTTP/2).");
+  out += fmt::format("airgate_requests_by_protocol_total{{protocol=\"http/1.1\"}} {}\n",
+                     requests_by_protocol_[0].load(relaxed));
+  out += fmt::format("airgate_requests_by_protocol_total{{protocol=\"h2\"}} {}\n",
+                     requests_by_protocol_[1].load(relaxed));
+  header(out, "airgate_http2_connections_total", "counter", "Client connections that negotiated HTTP/2.");
+  out += fmt::format("airgate_http2_connections_total {}\n", http2_connections_.load(relaxed));
+  header(out, "airgate_http2_abuse_total", "counter",
+         "HTTP/2 connections sent GOAWAY (rapid_reset, control_flood, continuation_flood, protocol_error) and "
+         "streams refused (the others), by kind.");
+  for (std::size_t i = 0; i < kHttp2Abuses.size(); ++i)
+    out += fmt::format("airgate_http2_abuse_total{{kind=\"{}\"}} {}\n", kHttp2Abuses[i],
+                       http2_abuses_[i].load(relaxed));
 
   header(out, "airgate_request_duration_seconds", "histogram",
          "Time from the first byte of the request head to the end of the response.");

@@ -26,7 +26,8 @@ class Metrics {
   static constexpr auto kAuthFailureReasons = core::reasons_of<core::MetricFamily::auth_failure>();
   static constexpr auto kUpstreamErrorKinds = core::reasons_of<core::MetricFamily::upstream_error>();
 
-  void request(int status, double seconds);
+  // `http2`: the request came on an HTTP/2 stream (else HTTP/1.x).
+  void request(int status, double seconds, bool http2 = false);
   // Counts the reason in its metric family (auth failures, upstream errors);
   // reasons of no family are ignored.
   void failure(core::Reason reason);
@@ -44,6 +45,16 @@ class Metrics {
   static constexpr std::array<std::string_view, 5> kLoginOutcomes = {"success", "failure", "throttled", "expired",
                                                                      "forbidden"};
   void login(Login outcome) { logins_[static_cast<std::size_t>(outcome)].fetch_add(1, std::memory_order_relaxed); }
+  // HTTP/2: connections that negotiated h2, and what the abuse limits
+  // stopped, by kind (kHttp2Abuses order; the first three are
+  // http::rules::H2Abuse's GOAWAY kinds, the others stream refusals).
+  static constexpr std::array<std::string_view, 7> kHttp2Abuses = {
+      "rapid_reset",       "control_flood",           "continuation_flood", "header_list_too_large",
+      "malformed_request", "content_length_mismatch", "protocol_error"};
+  void http2_connection() { http2_connections_.fetch_add(1, std::memory_order_relaxed); }
+  void http2_abuse(std::size_t kind) {
+    if (kind < http2_abuses_.size()) http2_abuses_[kind].fetch_add(1, std::memory_order_relaxed);
+  }
   void reload(bool ok) { (ok ? reloads_ok_ : reloads_failed_).fetch_add(1, std::memory_order_relaxed); }
 
   // Gauges and values owned elsewhere, sampled at scrape time.
@@ -63,6 +74,9 @@ class Metrics {
 
  private:
   std::array<std::atomic<std::uint64_t>, 600> requests_by_status_{};
+  std::array<std::atomic<std::uint64_t>, 2> requests_by_protocol_{};  // http/1.1, h2
+  std::atomic<std::uint64_t> http2_connections_{0};
+  std::array<std::atomic<std::uint64_t>, kHttp2Abuses.size()> http2_abuses_{};
   std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size() + 1> latency_buckets_{};
   std::atomic<std::uint64_t> latency_sum_us_{0};
   std::array<std::atomic<std::uint64_t>, kAuthFailureReasons.size()> auth_failures_{};

@@ -58,6 +58,7 @@ struct Worker {
   ~Worker() {
     ctx.pool.clear();
     ctx.idle.clear();
+    ctx.draining.clear();
   }
 };
 
@@ -347,6 +348,9 @@ void Server::Impl::shutdown() {
       }
       w.room.cancel();  // accept loops waiting at max_connections end too
       for (auto& [id, stream] : w.ctx.idle) stream->close();
+      // Called from a copy: a connection with no stream left ends (and leaves the map) at once.
+      auto draining = w.ctx.draining;
+      for (auto& [id, drain] : draining) drain();
       w.ctx.pool.clear();
     });
   }

@@ -35,20 +35,29 @@ std::string fingerprint(X509* cert) {
   return out;
 }
 
+// ALPN: the first protocol of ours the client offers, h2 before http/1.1
+// when the listener speaks HTTP/2 (`arg` non-null). A client offering ALPN
+// without either gets none and speaks HTTP/1.1 (as clients without ALPN do).
 int alpn_select(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
-                void*) {
-  // Only HTTP/1.1 is spoken; a client offering ALPN without it gets no ALPN.
+                void* arg) {
+  const bool h2 = arg != nullptr;
+  const unsigned char* http11 = nullptr;
   for (unsigned i = 0; i < inlen;) {
     unsigned len = in[i];
     if (i + 1 + len > inlen) break;
-    if (len == 8 && std::memcmp(in + i + 1, "http/1.1", 8) == 0) {
-      *out = in + i + 1;
-      *outlen = 8;
+    const unsigned char* name = in + i + 1;
+    if (h2 && len == 2 && std::memcmp(name, "h2", 2) == 0) {
+      *out = name;
+      *outlen = 2;
       return SSL_TLSEXT_ERR_OK;
     }
+    if (len == 8 && std::memcmp(name, "http/1.1", 8) == 0 && !http11) http11 = name;
     i += 1 + len;
   }
-  return SSL_TLSEXT_ERR_NOACK;
+  if (!http11) return SSL_TLSEXT_ERR_NOACK;
+  *out = http11;
+  *outlen = 8;
+  return SSL_TLSEXT_ERR_OK;
 }
 
 // The protocol floor and the cipher order (tls.ciphersuites for TLS 1.3,
@@ -88,7 +97,8 @@ void apply_server_policy(SSL_CTX* c, const config::Tls& tls, const std::string& 
   SSL_CTX_set_timeout(c, kSessionTimeoutSeconds);
   static const unsigned char sid[] = "airgate";
   SSL_CTX_set_session_id_context(c, sid, sizeof sid - 1);
-  SSL_CTX_set_alpn_select_cb(c, alpn_select, nullptr);
+  static int h2_marker = 0;
+  SSL_CTX_set_alpn_select_cb(c, alpn_select, tls.http2 ? &h2_marker : nullptr);
 }
 
 // An in-memory self-signed ECDSA P-256 certificate for localhost, valid one year.

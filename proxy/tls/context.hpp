@@ -44,7 +44,7 @@ struct ServerContext {
 // True when `name` (lower-case) matches a configured SNI name.
 bool sni_name_matches(std::string_view pattern, std::string_view name);
 
-// Mozilla "intermediate": TLS 1.2+ with AEAD ciphers only, ALPN http/1.1,
+// Mozilla "intermediate": TLS 1.2+ with AEAD ciphers only, ALPN h2 (tls.http2) and http/1.1,
 // server-side session cache and tickets. Throws TlsError.
 ServerContext make_server_context(const config::Tls& tls, const std::string& listener);
 

@@ -1,0 +1,884 @@
+// An HTTP/2 client connection (design §9). libnghttp2 does the framing,
+// HPACK and flow control; this file maps its streams onto airgate's request
+// lifecycle:
+//
+//   HEADERS   the decoded header list is checked and translated
+//             (rules/h2_request: the h2 -> h1 downgrade rules); a refusal is
+//             a stream error, too large a list a 431
+//   stream    one Session exchange, the same steps an HTTP/1.1 request runs
+//             (access, limits, login, upstream, error pages, access log,
+//             metrics), fed through a socket pair: this side writes the
+//             translated HTTP/1.1 request head and the DATA, the session
+//             answers in HTTP/1.1, which becomes HEADERS and DATA again
+//   close     END_STREAM when the response is complete; RST_STREAM when the
+//             session ended it early (never a truncated body that looks
+//             complete)
+//
+// Memory is bounded both ways: request DATA is acknowledged to the client
+// (WINDOW_UPDATE) only once the session has taken it, so a slow upstream
+// slows the client; at most kResponseBuffered response bytes wait per stream
+// for the client's window, beyond that the session's writes wait, and a
+// client that never opens its window hits the session's send timeout.
+// Abuse accounting (rules/h2_limits) ends the connection with GOAWAY
+// ENHANCE_YOUR_CALM.
+#include "http/h2_connection.hpp"
+
+#include "config/units.hpp"
+#include "http/rules/error_page.hpp"
+#include "http/rules/h2_limits.hpp"
+#include "http/rules/h2_request.hpp"
+#include "http/session_impl.hpp"
+
+#include <nghttp2/nghttp2.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <unordered_map>
+
+namespace airgate::http {
+
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+using rules::H2Clock;
+
+namespace {
+
+// Flow control windows we grant: per stream (bytes a client may send ahead of
+// what the stream's session has taken) and per connection.
+constexpr std::int32_t kStreamWindow = 256 * 1024;
+constexpr std::int32_t kConnectionWindow = 1024 * 1024;
+// Response bytes held per stream while the client's window is closed; above
+// this the stream's session is not read (its writes wait).
+constexpr std::size_t kResponseBuffered = 64 * 1024;
+constexpr std::size_t kReadSize = 16 * 1024;
+// Kernel buffers of each side of a stream's socket pair.
+constexpr int kPairBuffer = 64 * 1024;
+// A response head from the session larger than this is not ours to forward.
+constexpr std::size_t kMaxResponseHead = 256 * 1024;
+
+std::size_t abuse_index(rules::H2Abuse a) { return static_cast<std::size_t>(a) - 1; }
+// Indexes into observe::Metrics::kHttp2Abuses beyond the H2Abuse kinds.
+constexpr std::size_t kHeaderListTooLarge = 3, kMalformed = 4, kContentLengthMismatch = 5, kProtocolError = 6;
+
+bool hop_by_hop(std::string_view name) {
+  return name == "connection" || name == "keep-alive" || name == "proxy-connection" || name == "transfer-encoding" ||
+         name == "upgrade" || name == "te";
+}
+
+}  // namespace
+
+// One request stream.
+struct H2Stream {
+  std::int32_t id = 0;
+  // The header block as decoded, until the request starts.
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::size_t header_bytes = 0;
+  bool too_large = false;
+  std::string method, path;  // for the log line of a reply made here
+  bool head_request = false;
+
+  std::optional<tcp::socket> pipe;  // this side of the socket pair
+  bool started = false;             // a session serves the stream
+  // Client -> session: the request head, then the body (chunked when the
+  // client declared no length). *_data: DATA payload bytes inside, given
+  // back to the client's window once written.
+  std::optional<rules::ContentLengthCheck> length_check;
+  bool chunked = false;
+  bool request_done = false;  // END_STREAM received
+  bool discard = false;       // the session takes no more body: DATA is dropped
+  std::string in_pending, in_writing;
+  std::size_t in_pending_data = 0, in_writing_data = 0;
+  bool writing = false;
+
+  // Session -> client.
+  std::unique_ptr<char[]> read_buffer;
+  bool reading = false;
+  std::string head;  // the response head being collected
+  bool head_done = false;
+  bool no_body = false;
+  std::optional<std::uint64_t> remaining;  // Content-Length bytes still to come; none: until the session closes
+  std::string out;                         // body bytes waiting for the client's window
+  std::size_t out_offset = 0;
+  bool body_done = false;  // out holds the rest of the body
+  bool deferred = false;   // nghttp2 waits for body bytes
+  bool eof = false;        // the session's side is closed
+  bool response_complete = false;
+  bool stopped = false;  // RST_STREAM NO_ERROR sent after the response
+  bool closed = false;   // nghttp2 closed the stream
+
+  std::size_t buffered() const { return out.size() - out_offset; }
+};
+
+class H2Connection : public std::enable_shared_from_this<H2Connection> {
+ public:
+  explicit H2Connection(std::unique_ptr<Session> s) : conn_(std::move(s)), worker_(conn_->worker_) {}
+  ~H2Connection() {
+    if (ng_) nghttp2_session_del(ng_);
+  }
+  H2Connection(const H2Connection&) = delete;
+  H2Connection& operator=(const H2Connection&) = delete;
+
+  void start();
+
+ private:
+  net::Stream& client() { return conn_->client_; }
+
+  // Connection I/O.
+  void read();
+  void receive(std::size_t n);
+  void flush();
+  void end(std::string_view why);
+  void update_deadline();
+  void drain();
+  void refuse_abuse(const rules::H2Verdict& v);
+  void stop_body_later(const std::shared_ptr<H2Stream>& st);
+
+  // Streams.
+  std::shared_ptr<H2Stream> find(std::int32_t id);
+  void begin_request(const std::shared_ptr<H2Stream>& st, bool end_stream);
+  void end_request(H2Stream& st);
+  void reset(H2Stream& st, std::uint32_t code);
+  bool start_session(const std::shared_ptr<H2Stream>& st, std::string head);
+  void local_reply(const std::shared_ptr<H2Stream>& st, const Failure& f);
+  void write_request(const std::shared_ptr<H2Stream>& st);
+  void give_back(H2Stream& st, std::size_t data_bytes);
+  void read_response(const std::shared_ptr<H2Stream>& st);
+  void on_response_bytes(H2Stream& st, std::string_view data);
+  void on_response_eof(H2Stream& st);
+  bool submit_head(H2Stream& st, std::string_view head);
+
+  // nghttp2 callbacks.
+  static int on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* hd, void* user);
+  static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user);
+  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name, std::size_t namelen,
+                       const std::uint8_t* value, std::size_t valuelen, std::uint8_t flags, void* user);
+  static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user);
+  static int on_data_chunk(nghttp2_session*, std::uint8_t flags, std::int32_t id, const std::uint8_t* data,
+                           std::size_t len, void* user);
+  static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user);
+  static int on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t code, void* user);
+  static ssize_t read_body(nghttp2_session*, std::int32_t id, std::uint8_t* buf, std::size_t length,
+                           std::uint32_t* flags, nghttp2_data_source* source, void* user);
+  int control_frame(rules::H2ControlFrame f);
+
+  std::unique_ptr<Session> conn_;  // the TLS stream, the peer, the listener
+  WorkerContext& worker_;
+  nghttp2_session* ng_ = nullptr;
+  std::unordered_map<std::int32_t, std::shared_ptr<H2Stream>> streams_;
+  rules::H2Accounting accounting_;
+  std::optional<rules::H2Verdict> abuse_;  // found in a callback; acted on after nghttp2 returns
+  std::array<std::uint8_t, kReadSize> in_{};
+  std::string out_;
+  bool reading_ = false, writing_ = false, flushing_ = false, ended_ = false;
+  std::uint64_t requests_ = 0;
+  std::uint64_t drain_key_ = 0;
+  std::size_t max_header_size_ = 0;
+  std::chrono::steady_clock::duration header_timeout_{}, keepalive_timeout_{}, send_timeout_{};
+};
+
+void start_h2(std::unique_ptr<Session> session) { std::make_shared<H2Connection>(std::move(session))->start(); }
+
+void H2Connection::start() {
+  {
+    auto rt = worker_.runtime();
+    const auto& limits = rt->config->limits;
+    max_header_size_ = limits.max_header_size;
+    header_timeout_ = limits.client_header_timeout;
+    keepalive_timeout_ = limits.keepalive_timeout;
+    send_timeout_ = limits.client_body_timeout;
+    nghttp2_session_callbacks* cb = nullptr;
+    nghttp2_session_callbacks_new(&cb);
+    nghttp2_session_callbacks_set_on_begin_frame_callback(cb, on_begin_frame);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+    nghttp2_option* opt = nullptr;
+    nghttp2_option_new(&opt);
+    // The window follows what the sessions consume, not what arrived.
+    nghttp2_option_set_no_auto_window_update(opt, 1);
+    nghttp2_option_set_max_settings(opt, 32);
+    nghttp2_session_server_new2(&ng_, cb, this, opt);
+    nghttp2_option_del(opt);
+    nghttp2_session_callbacks_del(cb);
+    const nghttp2_settings_entry settings[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, static_cast<std::uint32_t>(limits.http2_max_concurrent_streams)},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<std::uint32_t>(kStreamWindow)},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<std::uint32_t>(max_header_size_)},
+        {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 0},
+    };
+    nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+    nghttp2_session_set_local_window_size(ng_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+  }
+  worker_.metrics->http2_connection();
+  drain_key_ = ++worker_.next_session_id;
+  worker_.draining.emplace(drain_key_, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->drain();
+  });
+  flush();
+  read();
+}
+
+// ---- connection I/O ---------------------------------------------------------
+
+// With no stream open the connection idles: client_header_timeout before its
+// first request, keepalive_timeout after. A write that makes no progress
+// for client_body_timeout ends it. Otherwise the streams' sessions keep
+// their own timeouts.
+void H2Connection::update_deadline() {
+  if (writing_)
+    client().expires_after(send_timeout_);
+  else if (streams_.empty())
+    client().expires_after(requests_ ? keepalive_timeout_ : header_timeout_);
+  else
+    client().expires_never();
+}
+
+void H2Connection::read() {
+  if (ended_ || reading_) return;
+  if (!nghttp2_session_want_read(ng_)) {
+    if (!nghttp2_session_want_write(ng_) && !writing_) end("done");
+    return;
+  }
+  reading_ = true;
+  update_deadline();
+  client().async_read_some(asio::buffer(in_), [self = shared_from_this()](error_code ec, std::size_t n) {
+    self->reading_ = false;
+    if (self->ended_) return;
+    if (ec) {
+      self->end(ec == boost::beast::error::timeout ? "timeout" : "closed by the client");
+      return;
+    }
+    self->receive(n);
+  });
+}
+
+void H2Connection::receive(std::size_t n) {
+  const ssize_t rv = nghttp2_session_mem_recv(ng_, in_.data(), n);
+  if (abuse_) {
+    refuse_abuse(*abuse_);
+  } else if (rv < 0) {
+    spdlog::debug("{}: HTTP/2 connection error: {}", conn_->peer_address_, nghttp2_strerror(static_cast<int>(rv)));
+    if (rv == NGHTTP2_ERR_FLOODED) {
+      worker_.metrics->http2_abuse(abuse_index(rules::H2Abuse::control_flood));
+      spdlog::warn("{}: HTTP/2 connection closed: it sent control frames faster than it read our answers",
+                   conn_->peer_address_);
+      end("flood");
+      return;
+    }
+    worker_.metrics->http2_abuse(kProtocolError);
+    if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
+      end("not HTTP/2");
+      return;
+    }
+    nghttp2_session_terminate_session(ng_, NGHTTP2_PROTOCOL_ERROR);
+  }
+  flush();
+  read();
+}
+
+void H2Connection::refuse_abuse(const rules::H2Verdict& v) {
+  worker_.metrics->http2_abuse(abuse_index(v.abuse));
+  spdlog::warn("{}: HTTP/2 connection sent GOAWAY ({}): {}", conn_->peer_address_, rules::abuse_name(v.abuse),
+               v.detail);
+  nghttp2_session_terminate_session(ng_, NGHTTP2_ENHANCE_YOUR_CALM);
+}
+
+// Sends what nghttp2 has queued, up to 64 KiB per write.
+void H2Connection::flush() {
+  if (ended_ || writing_ || flushing_) return;
+  flushing_ = true;
+  out_.clear();
+  for (;;) {
+    const std::uint8_t* data = nullptr;
+    const ssize_t n = nghttp2_session_mem_send(ng_, &data);
+    if (n < 0) {
+      flushing_ = false;
+      spdlog::debug("{}: HTTP/2 send failed: {}", conn_->peer_address_, nghttp2_strerror(static_cast<int>(n)));
+      end("send failed");
+      return;
+    }
+    if (n == 0) break;
+    out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+    if (out_.size() >= 64 * 1024) break;
+  }
+  flushing_ = false;
+  if (out_.empty()) {
+    if (!nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_)) end("done");
+    return;
+  }
+  writing_ = true;
+  update_deadline();
+  asio::async_write(client(), asio::buffer(out_), [self = shared_from_this()](error_code ec, std::size_t) {
+    self->writing_ = false;
+    if (self->ended_) return;
+    if (ec) {
+      self->end(ec == boost::beast::error::timeout ? "send timeout" : "closed by the client");
+      return;
+    }
+    self->update_deadline();
+    self->flush();
+    self->read();
+  });
+}
+
+// Shutdown: GOAWAY with the last stream taken; those streams finish, new ones
+// are refused, and the connection ends when the last one is done.
+void H2Connection::drain() {
+  if (ended_) return;
+  nghttp2_submit_goaway(ng_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(ng_), NGHTTP2_NO_ERROR, nullptr,
+                        0);
+  flush();
+}
+
+void H2Connection::end(std::string_view why) {
+  if (ended_) return;
+  ended_ = true;
+  spdlog::debug("{}: HTTP/2 connection ended ({}, {} requests)", conn_->peer_address_, why, requests_);
+  worker_.draining.erase(drain_key_);
+  for (auto& [id, st] : streams_) {
+    st->closed = true;
+    if (st->pipe) st->pipe->close();
+  }
+  streams_.clear();
+  client().close();
+  worker_.session_ended(conn_->listener_.index, nullptr);
+}
+
+// ---- streams ----------------------------------------------------------------
+
+std::shared_ptr<H2Stream> H2Connection::find(std::int32_t id) {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : it->second;
+}
+
+void H2Connection::reset(H2Stream& st, std::uint32_t code) {
+  nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, st.id, code);
+}
+
+// The header block is complete: check it, then hand the request to a session.
+void H2Connection::begin_request(const std::shared_ptr<H2Stream>& st, bool end_stream) {
+  ++requests_;
+  if (st->too_large) {
+    local_reply(st, fail(core::Reason::header_too_large,
+                         "request headers larger than " + config::format_size(max_header_size_)));
+    return;
+  }
+  std::vector<rules::H2Field> views;
+  views.reserve(st->fields.size());
+  for (const auto& [n, v] : st->fields) views.emplace_back(n, v);
+  auto tr = rules::translate_h2_request(views, false, max_header_size_);
+  if (tr.refusal == rules::H2Refusal::protocol_error) {
+    worker_.metrics->http2_abuse(kMalformed);
+    spdlog::debug("{}: HTTP/2 stream {} refused: {}", conn_->peer_address_, st->id, tr.what);
+    reset(*st, NGHTTP2_PROTOCOL_ERROR);
+    return;
+  }
+  if (tr.refusal == rules::H2Refusal::header_list_too_large) {
+    local_reply(st, fail(core::Reason::header_too_large,
+                         "request headers larger than " + config::format_size(max_header_size_)));
+    return;
+  }
+  const auto& r = tr.request;
+  st->fields.clear();
+  st->fields.shrink_to_fit();
+  st->head_request = r.method == "HEAD";
+  st->length_check.emplace(r.content_length);
+  st->chunked = !end_stream && !r.content_length;
+
+  // The request as HTTP/1.1, for the session to parse with its own rules.
+  // Every name and value passed the translation: no CR, LF or NUL.
+  std::string head;
+  head.reserve(256);
+  head.append(r.method).append(" ").append(r.target).append(" HTTP/1.1\r\nHost: ");
+  head.append(rules::host_for_upstream(r)).append("\r\n");
+  for (const auto& [n, v] : r.fields) {
+    if (n == "host" || n == "content-length" || n == "te") continue;
+    head.append(n).append(": ").append(v).append("\r\n");
+  }
+  if (r.content_length)
+    head.append("Content-Length: ").append(std::to_string(*r.content_length)).append("\r\n");
+  else if (st->chunked)
+    head.append("Transfer-Encoding: chunked\r\n");
+  head.append("Connection: close\r\n\r\n");
+  if (!start_session(st, std::move(head))) return;
+  if (end_stream) end_request(*st);
+}
+
+// A socket pair and a session on one side of it, spawned on this worker.
+bool H2Connection::start_session(const std::shared_ptr<H2Stream>& st, std::string head) {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
+    spdlog::warn("{}: HTTP/2 stream {} refused: no socket pair for it: {}", conn_->peer_address_, st->id,
+                 std::strerror(errno));
+    reset(*st, NGHTTP2_REFUSED_STREAM);
+    return false;
+  }
+  for (int fd : fds) ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kPairBuffer, sizeof kPairBuffer);
+  auto executor = client().get_executor();
+  tcp::socket mine(executor), theirs(executor);
+  error_code ec;
+  mine.assign(tcp::v4(), fds[0], ec);
+  if (!ec) theirs.assign(tcp::v4(), fds[1], ec);
+  if (ec) {
+    if (!mine.is_open()) ::close(fds[0]);
+    if (!theirs.is_open()) ::close(fds[1]);
+    spdlog::warn("{}: HTTP/2 stream {} refused: {}", conn_->peer_address_, st->id, ec.message());
+    reset(*st, NGHTTP2_REFUSED_STREAM);
+    return false;
+  }
+  st->pipe.emplace(std::move(mine));
+  st->started = true;
+  auto s = std::make_unique<Session>(net::Stream(std::move(theirs)), tcp::endpoint{}, conn_->listener_, worker_);
+  s->peer_ip_ = conn_->peer_ip_;
+  s->peer_address_ = conn_->peer_address_;
+  s->tls_client_subject_ = conn_->tls_client_subject_;
+  s->set_up_ = true;
+  s->h2_stream_ = true;
+  s->stream_ended_ = [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("HTTP/2 stream: request handling failed: {}", ex.what());
+    }
+  };
+  st->in_pending = std::move(head);
+  write_request(st);
+  Session::spawn(std::move(s));
+  read_response(st);
+  return true;
+}
+
+// A reply made here (the header list was too large to hand on): rendered as
+// the session renders its replies, logged as it logs them.
+void H2Connection::local_reply(const std::shared_ptr<H2Stream>& st, const Failure& f) {
+  auto rt = worker_.runtime();
+  const std::string_view path = std::string_view(st->path).substr(0, st->path.find('?'));
+  ReplyOptions options;
+  options.json = rules::wants_json({}, path);
+  options.head_request = st->method == "HEAD";
+  st->head_request = options.head_request;
+  const auto& cfg = *rt->config;
+  options.hsts = cfg.headers.hsts ? &*cfg.headers.hsts : nullptr;
+  const RenderedReply out = render_reply(f, {}, options);
+  observe::AccessEntry e;
+  e.time = std::chrono::system_clock::now();
+  e.client = conn_->peer_address_;
+  e.method = st->method.substr(0, 32);
+  e.target = st->path.substr(0, 256);
+  e.version = 20;
+  e.status = f.status;
+  e.reason = f.reason;
+  e.bytes_sent = out.bytes.size() - out.head_size;
+  e.tls_client_subject = conn_->tls_client_subject_;
+  if (rt->access_log) rt->access_log->write(e);
+  worker_.metrics->request(f.status, 0, true);
+  worker_.metrics->http2_abuse(kHeaderListTooLarge);
+  spdlog::warn("{} {} {} -> {} {}: {}", e.client, e.method.empty() ? "-" : e.method, e.target.empty() ? "-" : e.target,
+               f.status, core::log_word(f.reason), f.message);
+  st->discard = true;
+  on_response_bytes(*st, out.bytes);
+  on_response_eof(*st);
+}
+
+void H2Connection::end_request(H2Stream& st) {
+  st.request_done = true;
+  if (st.length_check && !st.length_check->on_end()) {
+    worker_.metrics->http2_abuse(kContentLengthMismatch);
+    spdlog::debug("{}: HTTP/2 stream {} reset: fewer DATA bytes than its content-length", conn_->peer_address_, st.id);
+    reset(st, NGHTTP2_PROTOCOL_ERROR);
+    return;
+  }
+  if (st.chunked && !st.discard) {
+    st.in_pending.append("0\r\n\r\n");
+    write_request(find(st.id));
+  }
+}
+
+// Client -> session, one write at a time; the DATA written goes back into
+// the client's window.
+void H2Connection::write_request(const std::shared_ptr<H2Stream>& st) {
+  if (!st || st->writing || st->closed || !st->pipe || st->in_pending.empty()) return;
+  std::swap(st->in_writing, st->in_pending);
+  st->in_pending.clear();
+  st->in_writing_data = st->in_pending_data;
+  st->in_pending_data = 0;
+  st->writing = true;
+  asio::async_write(*st->pipe, asio::buffer(st->in_writing),
+                    [self = shared_from_this(), st](error_code ec, std::size_t) {
+                      st->writing = false;
+                      if (self->ended_ || st->closed) return;
+                      self->give_back(*st, st->in_writing_data);
+                      st->in_writing_data = 0;
+                      st->in_writing.clear();
+                      if (ec) {
+                        // The session stopped reading (it answered, or ended):
+                        // what the client still sends is dropped.
+                        st->discard = true;
+                        self->give_back(*st, st->in_pending_data);
+                        st->in_pending_data = 0;
+                        st->in_pending.clear();
+                      } else {
+                        self->write_request(st);
+                      }
+                      self->flush();
+                    });
+}
+
+void H2Connection::give_back(H2Stream& st, std::size_t data_bytes) {
+  if (data_bytes == 0) return;
+  if (st.closed)
+    nghttp2_session_consume_connection(ng_, data_bytes);
+  else
+    nghttp2_session_consume(ng_, st.id, data_bytes);
+}
+
+// Session -> client: read while little is buffered for the client.
+void H2Connection::read_response(const std::shared_ptr<H2Stream>& st) {
+  if (!st || st->reading || st->eof || st->closed || !st->pipe || st->buffered() >= kResponseBuffered) return;
+  if (!st->read_buffer) st->read_buffer = std::make_unique<char[]>(kReadSize);
+  st->reading = true;
+  st->pipe->async_read_some(asio::buffer(st->read_buffer.get(), kReadSize),
+                            [self = shared_from_this(), st](error_code ec, std::size_t n) {
+                              st->reading = false;
+                              if (self->ended_ || st->closed) return;
+                              if (n) self->on_response_bytes(*st, std::string_view(st->read_buffer.get(), n));
+                              if (ec)
+                                self->on_response_eof(*st);
+                              else
+                                self->read_response(st);
+                              self->flush();
+                            });
+}
+
+void H2Connection::on_response_bytes(H2Stream& st, std::string_view data) {
+  while (!st.head_done && !data.empty()) {
+    const std::size_t before = st.head.size();
+    st.head.append(data);
+    const auto end = st.head.find("\r\n\r\n", before >= 3 ? before - 3 : 0);
+    if (end == std::string::npos) {
+      if (st.head.size() > kMaxResponseHead) {
+        spdlog::warn("{}: HTTP/2 stream {} reset: response head over {} bytes", conn_->peer_address_, st.id,
+                     kMaxResponseHead);
+        st.eof = true;
+        reset(st, NGHTTP2_INTERNAL_ERROR);
+      }
+      return;
+    }
+    const std::size_t head_len = end + 4;
+    data = data.substr(head_len - before);
+    const std::string head = st.head.substr(0, head_len);
+    st.head.clear();
+    if (!submit_head(st, head)) return;
+  }
+  if (st.no_body || st.body_done || data.empty()) return;
+  if (st.remaining) {
+    const auto n = std::min<std::uint64_t>(*st.remaining, data.size());
+    data = data.substr(0, n);
+    *st.remaining -= n;
+    if (*st.remaining == 0) st.body_done = true;
+  }
+  if (st.out_offset > 0 && st.out_offset >= st.out.size() / 2) {
+    st.out.erase(0, st.out_offset);
+    st.out_offset = 0;
+  }
+  st.out.append(data);
+  if (st.deferred) {
+    st.deferred = false;
+    nghttp2_session_resume_data(ng_, st.id);
+  }
+}
+
+// One HTTP/1.1 response head from the session (airgate's own writing):
+// an informational one (100 Continue) or the final one.
+bool H2Connection::submit_head(H2Stream& st, std::string_view head) {
+  const auto line_end = head.find("\r\n");
+  int status = 0;
+  if (head.size() >= 12 && head.substr(0, 5) == "HTTP/") {
+    for (std::size_t i = 9; i < 12; ++i) status = status * 10 + (head[i] - '0');
+  }
+  if (status < 100 || status > 599) {
+    spdlog::warn("{}: HTTP/2 stream {} reset: the response has no valid status line", conn_->peer_address_, st.id);
+    st.eof = true;
+    reset(st, NGHTTP2_INTERNAL_ERROR);
+    return false;
+  }
+  const std::string status_text = std::to_string(status);
+  std::vector<std::string> names;
+  std::vector<std::string_view> values;
+  std::optional<std::uint64_t> length;
+  for (std::size_t at = line_end + 2; at < head.size();) {
+    const auto eol = head.find("\r\n", at);
+    if (eol == std::string_view::npos || eol == at) break;
+    const std::string_view line = head.substr(at, eol - at);
+    at = eol + 2;
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    std::string name(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    if (hop_by_hop(name)) continue;
+    if (name == "content-length") {
+      std::uint64_t v = 0;
+      for (char c : value) v = v * 10 + static_cast<std::uint64_t>(c - '0');
+      length = v;
+    }
+    names.push_back(std::move(name));
+    values.push_back(value);
+  }
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(names.size() + 1);
+  auto nv = [](std::string_view n, std::string_view v) {
+    return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(n.data())),
+                      reinterpret_cast<std::uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
+                      NGHTTP2_NV_FLAG_NONE};
+  };
+  nva.push_back(nv(":status", status_text));
+  for (std::size_t i = 0; i < names.size(); ++i) nva.push_back(nv(names[i], values[i]));
+
+  if (status < 200) {
+    // 100 Continue (the session answers Expect after access and limits) and
+    // 103; a 101 never comes (no upgrade over HTTP/2).
+    if (status != 101) nghttp2_submit_headers(ng_, NGHTTP2_FLAG_NONE, st.id, nullptr, nva.data(), nva.size(), nullptr);
+    return true;
+  }
+  st.head_done = true;
+  st.no_body = st.head_request || status == 204 || status == 304 || (length && *length == 0);
+  st.remaining = length;
+  if (st.no_body) {
+    st.body_done = true;
+    nghttp2_submit_response(ng_, st.id, nva.data(), nva.size(), nullptr);
+    return true;
+  }
+  nghttp2_data_provider provider{};
+  provider.source.ptr = &st;
+  provider.read_callback = read_body;
+  nghttp2_submit_response(ng_, st.id, nva.data(), nva.size(), &provider);
+  return true;
+}
+
+// The session closed its side: the response is complete when its length was
+// reached or it had none (then it ends here); anything else was cut short.
+void H2Connection::on_response_eof(H2Stream& st) {
+  st.eof = true;
+  if (st.pipe) st.pipe->close();
+  if (st.head_done && (!st.remaining || *st.remaining == 0 || st.no_body)) {
+    st.body_done = true;
+    if (st.deferred) {
+      st.deferred = false;
+      nghttp2_session_resume_data(ng_, st.id);
+    }
+    return;
+  }
+  // No response, or a body shorter than announced: the session dropped the
+  // exchange (an upstream that failed mid-response, a timeout).
+  if (!st.response_complete) reset(st, NGHTTP2_INTERNAL_ERROR);
+}
+
+ssize_t H2Connection::read_body(nghttp2_session*, std::int32_t id, std::uint8_t* buf, std::size_t length,
+                                std::uint32_t* flags, nghttp2_data_source* source, void* user) {
+  auto& self = *static_cast<H2Connection*>(user);
+  auto& st = *static_cast<H2Stream*>(source->ptr);
+  const std::size_t n = std::min(length, st.buffered());
+  if (n == 0 && !st.body_done) {
+    st.deferred = true;
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  std::memcpy(buf, st.out.data() + st.out_offset, n);
+  st.out_offset += n;
+  if (st.out_offset == st.out.size()) {
+    st.out.clear();
+    st.out_offset = 0;
+  }
+  if (st.body_done && st.buffered() == 0) *flags |= NGHTTP2_DATA_FLAG_EOF;
+  // Room again: the session's next bytes may come.
+  if (!st.reading && !st.eof && st.buffered() < kResponseBuffered) self.read_response(self.find(id));
+  return static_cast<ssize_t>(n);
+}
+
+// ---- nghttp2 callbacks --------------------------------------------------------
+
+int H2Connection::control_frame(rules::H2ControlFrame f) {
+  auto v = accounting_.on_control_frame(H2Clock::now(), f);
+  if (v.ok()) return 0;
+  abuse_ = std::move(v);
+  return NGHTTP2_ERR_CALLBACK_FAILURE;
+}
+
+int H2Connection::on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* hd, void* user) {
+  auto& self = *static_cast<H2Connection*>(user);
+  rules::H2Verdict v;
+  if (hd->type == NGHTTP2_HEADERS)
+    v = self.accounting_.on_headers_frame(hd->length);
+  else if (hd->type == NGHTTP2_CONTINUATION)
+    v = self.accounting_.on_continuation_frame(hd->length);
+  if (v.ok()) return 0;
+  self.abuse_ = std::move(v);
+  return NGHTTP2_ERR_CALLBACK_FAILURE;
+}
+
+int H2Connection::on_begin_headers(nghttp2_session* ng, const nghttp2_frame* frame, void* user) {
+  auto& self = *static_cast<H2Connection*>(user);
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  auto st = std::make_shared<H2Stream>();
+  st->id = frame->hd.stream_id;
+  nghttp2_session_set_stream_user_data(ng, st->id, st.get());
+  self.streams_.emplace(st->id, std::move(st));
+  self.update_deadline();
+  return 0;
+}
+
+// Each decoded field, in order. Past the header list limit nothing more is
+// kept (an HPACK bomb expands into counting, not memory); the stream is
+// answered 431 when its block ends. Trailers are not forwarded.
+int H2Connection::on_header(nghttp2_session* ng, const nghttp2_frame* frame, const std::uint8_t* name,
+                            std::size_t namelen, const std::uint8_t* value, std::size_t valuelen, std::uint8_t,
+                            void* user) {
+  auto& self = *static_cast<H2Connection*>(user);
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  auto* st = static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id));
+  if (!st) return 0;
+  const std::string_view n(reinterpret_cast<const char*>(name), namelen);
+  const std::string_view v(reinterpret_cast<const char*>(value), valuelen);
+  st->header_bytes += namelen + valuelen + rules::kH2FieldOverhead;
+  if (n == ":method" && st->method.empty()) st->method = v.substr(0, 32);
+  if (n == ":path" && st->path.empty()) st->path = v.substr(0, 1024);
+  if (st->too_large) return 0;
+  if (st->header_bytes > self.max_header_size_) {
+    st->too_large = true;
+    st->fields.clear();
+    return 0;
+  }
+  st->fields.emplace_back(n, v);
+  return 0;
+}
+
+int H2Connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  auto& self = *static_cast<H2Connection*>(user);
+  using F = rules::H2ControlFrame;
+  const bool end_stream = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+  switch (frame->hd.type) {
+    case NGHTTP2_HEADERS: {
+      auto st = self.find(frame->hd.stream_id);
+      if (!st) return 0;
+      if (frame->headers.cat == NGHTTP2_HCAT_REQUEST)
+        self.begin_request(st, end_stream);
+      else if (end_stream && st->started)
+        self.end_request(*st);  // trailers end the body (they are not forwarded)
+      return 0;
+    }
+    case NGHTTP2_DATA: {
+      if (frame->hd.length == 0 && !end_stream) return self.control_frame(F::empty_data);
+      auto st = self.find(frame->hd.stream_id);
+      if (st && end_stream && st->started && !st->request_done) self.end_request(*st);
+      return 0;
+    }
+    case NGHTTP2_SETTINGS:
+      if (frame->hd.flags & NGHTTP2_FLAG_ACK) return 0;
+      return self.control_frame(F::settings);
+    case NGHTTP2_PING:
+      if (frame->hd.flags & NGHTTP2_FLAG_ACK) return 0;
+      return self.control_frame(F::ping);
+    case NGHTTP2_PRIORITY: return self.control_frame(F::priority);
+    case NGHTTP2_WINDOW_UPDATE: return self.control_frame(F::window_update);
+    case NGHTTP2_RST_STREAM: {
+      auto st = self.find(frame->hd.stream_id);
+      if (st && !st->response_complete) {
+        auto v = self.accounting_.on_client_reset(H2Clock::now());
+        if (!v.ok()) {
+          self.abuse_ = std::move(v);
+          return NGHTTP2_ERR_CALLBACK_FAILURE;
+        }
+      }
+      return self.control_frame(F::rst_stream);
+    }
+    default: return 0;
+  }
+}
+
+int H2Connection::on_data_chunk(nghttp2_session*, std::uint8_t, std::int32_t id, const std::uint8_t* data,
+                                std::size_t len, void* user) {
+  auto& self = *static_cast<H2Connection*>(user);
+  auto st = self.find(id);
+  if (!st || !st->started || st->discard) {
+    nghttp2_session_consume(self.ng_, id, len);
+    if (st && st->response_complete && !st->stopped) {
+      st->stopped = true;
+      self.reset(*st, NGHTTP2_NO_ERROR);
+    }
+    return 0;
+  }
+  if (st->length_check && !st->length_check->on_data(len)) {
+    self.worker_.metrics->http2_abuse(kContentLengthMismatch);
+    spdlog::debug("{}: HTTP/2 stream {} reset: more DATA bytes than its content-length", self.conn_->peer_address_, id);
+    st->discard = true;
+    nghttp2_session_consume(self.ng_, id, len);
+    self.reset(*st, NGHTTP2_PROTOCOL_ERROR);
+    return 0;
+  }
+  if (st->chunked) {
+    char size[24];
+    const int k = std::snprintf(size, sizeof size, "%zx\r\n", len);
+    st->in_pending.append(size, static_cast<std::size_t>(k));
+  }
+  st->in_pending.append(reinterpret_cast<const char*>(data), len);
+  if (st->chunked) st->in_pending.append("\r\n");
+  st->in_pending_data += len;
+  self.write_request(st);
+  return 0;
+}
+
+// A response sent in full while the client may still be sending a body
+// nobody will read (a 413, a 401): RST_STREAM NO_ERROR tells it to stop
+// (RFC 9113 §8.1) -- when its next DATA arrives, or after a second if none
+// does. Not at once: curl 7.88 (Debian 12) drops a complete response when the
+// reset arrives before it sent any of the body.
+int H2Connection::on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  auto& self = *static_cast<H2Connection*>(user);
+  if (!(frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA)) return 0;
+  if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
+  auto st = self.find(frame->hd.stream_id);
+  if (!st) return 0;
+  st->response_complete = true;
+  self.accounting_.on_stream_completed(H2Clock::now());
+  if (!st->request_done) self.stop_body_later(st);
+  return 0;
+}
+
+void H2Connection::stop_body_later(const std::shared_ptr<H2Stream>& st) {
+  auto timer = std::make_shared<asio::steady_timer>(client().get_executor(), std::chrono::seconds(1));
+  timer->async_wait([self = shared_from_this(), st, timer](error_code) {
+    if (self->ended_ || st->closed || st->request_done || st->stopped) return;
+    st->stopped = true;
+    self->reset(*st, NGHTTP2_NO_ERROR);
+    self->flush();
+  });
+}
+
+int H2Connection::on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t, void* user) {
+  auto& self = *static_cast<H2Connection*>(user);
+  auto it = self.streams_.find(id);
+  if (it == self.streams_.end()) return 0;
+  auto st = it->second;
+  self.streams_.erase(it);
+  // DATA not yet taken by the session still counts against the connection's window.
+  st->closed = true;
+  self.give_back(*st, st->in_pending_data + st->in_writing_data);
+  st->in_pending_data = st->in_writing_data = 0;
+  if (st->pipe) st->pipe->close();  // the session sees its client gone
+  self.update_deadline();
+  return 0;
+}
+
+}  // namespace airgate::http
