@@ -49,13 +49,19 @@ class TlsTest(AirgateTestCase):
         rc, out = self.s_client("-tls1", "-cipher", "DEFAULT@SECLEVEL=0")
         self.assertNotEqual(rc, 0, out)
 
-    def test_openssl_alpn_http11(self):
-        rc, out = self.s_client("-alpn", "h2,http/1.1", brief=False)
-        self.assertEqual(rc, 0, out)
-        self.assertIn("ALPN protocol: http/1.1", out)
+    def test_openssl_alpn(self):
+        # h2 first whatever order the client lists it in; http/1.1 for a
+        # client that offers only that; no ALPN for a client offering neither.
+        for offer, chosen in (("h2,http/1.1", "h2"), ("http/1.1,h2", "h2"), ("http/1.1", "http/1.1")):
+            with self.subTest(offer=offer):
+                rc, out = self.s_client("-alpn", offer, brief=False)
+                self.assertEqual(rc, 0, out)
+                self.assertIn("ALPN protocol: " + chosen, out)
+        rc, out = self.s_client("-alpn", "spdy/3", brief=False)
+        self.assertIn("No ALPN negotiated", out)
 
-    def test_python_alpn_prefers_http11_over_h2(self):
-        c = RawConn(self.ag.port, ctx=self.pki.client_context(alpn=("h2", "http/1.1")))
+    def test_python_alpn_http11_only_client(self):
+        c = RawConn(self.ag.port, ctx=self.pki.client_context(alpn=("http/1.1",)))
         self.addCleanup(c.close)
         self.assertEqual(c.sock.selected_alpn_protocol(), "http/1.1")
         c.send(request_bytes("GET", "/echo"))
@@ -99,8 +105,9 @@ class TlsTest(AirgateTestCase):
             self.skipTest("curl not installed")
         base = [CURL, "-sS", "--max-time", "20", "--cacert", self.pki.ca_cert]
         url = "https://localhost:%d/echo?curl=1" % self.ag.port
-        for extra, version in ((["--tlsv1.2", "--tls-max", "1.2"], "1.1"), (["--tlsv1.3"], "1.1"),
-                               (["--http2"], "1.1")):
+        # curl speaks HTTP/2 over TLS unless told otherwise; the upstream sees HTTP/1.1 either way.
+        for extra, version in ((["--tlsv1.2", "--tls-max", "1.2"], "2"), (["--tlsv1.3"], "2"),
+                               (["--http1.1"], "1.1")):
             with self.subTest(args=extra):
                 p = subprocess.run(base + extra + ["-H", "Cookie: a=1", "-w", "\n%{http_code} %{http_version}",
                                                    url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -110,7 +117,9 @@ class TlsTest(AirgateTestCase):
                 self.assertEqual(tail, "200 " + version)
                 obj = json.loads(body)
                 self.assertEqual(obj["target"], "/echo?curl=1")
-                self.assertIn(["Cookie", "a=1"], obj["headers"])
+                # Field names are case-insensitive; HTTP/2 sends them lowercase
+                # and they go upstream as received (as nginx forwards them).
+                self.assertIn(["cookie", "a=1"], [[n.lower(), v] for n, v in obj["headers"]])
 
     def test_curl_upload_with_expect(self):
         if not CURL:
@@ -146,6 +155,26 @@ class TlsTest(AirgateTestCase):
         c.send(b"GET /echo?plaintext HTTP/1.1\r\nHost: localhost\r\n\r\n")
         c.closed_by_peer(3)
         self.assertEqual(self.up.requests(), [])
+
+
+class Http2OffTest(AirgateTestCase):
+    """listen[].tls.http2: false offers http/1.1 only."""
+
+    def test_alpn_http11_only(self):
+        up = self.start_upstream()
+        cfg = self.config(up)
+        cfg["listen"][0]["tls"]["http2"] = False
+        ag = self.start_airgate(cfg)
+        c = RawConn(ag.port, ctx=self.pki.client_context(alpn=("h2", "http/1.1")))
+        self.addCleanup(c.close)
+        self.assertEqual(c.sock.selected_alpn_protocol(), "http/1.1")
+        c.send(request_bytes("GET", "/echo"))
+        self.assertEqual(c.read_response().status, 200)
+        if CURL:
+            p = subprocess.run([CURL, "-sS", "--max-time", "20", "--cacert", self.pki.ca_cert, "--http2", "-o",
+                                "/dev/null", "-w", "%{http_version}", "https://localhost:%d/echo" % ag.port],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+            self.assertEqual(p.stdout, b"1.1", p.stderr)
 
 
 class MinVersionTest(AirgateTestCase):
