@@ -13,13 +13,18 @@
 //     {save_cookie: name} / {restore_cookie: name}   keep a copy of a cookie,
 //                                     put it back later (a replayed cookie)
 //   each action records {status, url, text, results?} in out.steps }
-// Prints one JSON line: {status, url, auth_challenges, results, text, cookies, steps}.
+// Prints one JSON line: {status, url, protocols, auth_challenges, results, text, cookies, steps}.
+// protocols: every protocol the page's responses came over so far ("h2",
+// "http/1.1"; from the DevTools protocol), also recorded per step.
 // auth_challenges counts every authentication challenge the browser got
 // (Fetch.authRequired over the DevTools protocol): each is a native
 // "Sign in" dialog a user would have seen.
 import puppeteer from 'puppeteer-core';
 
 const args = JSON.parse(process.argv[2]);
+
+const seen = new Set();
+const protocols = () => [...seen].sort();
 const browser = await puppeteer.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   headless: true,
@@ -31,6 +36,8 @@ const out = {auth_challenges: 0};
 try {
   const page = await browser.newPage();
   const cdp = await page.createCDPSession();
+  await cdp.send('Network.enable');
+  cdp.on('Network.responseReceived', (e) => { if (e.response.protocol) seen.add(e.response.protocol); });
   await cdp.send('Fetch.enable', {handleAuthRequests: true, patterns: [{urlPattern: '*'}]});
   cdp.on('Fetch.requestPaused', (e) => cdp.send('Fetch.continueRequest', {requestId: e.requestId}).catch(() => {}));
   cdp.on('Fetch.authRequired', (e) => {
@@ -69,6 +76,7 @@ try {
         await page.setCookie(saved[a.restore_cookie]);
       }
       step.url = page.url();
+      step.protocols = protocols();
       step.text = await page.evaluate(() => document.body ? document.body.innerText : '');
       step.auth_challenges = out.auth_challenges;
       out.steps.push(step);
@@ -98,6 +106,7 @@ try {
     out.results = await page.evaluate('window.__results');
   }
   out.url = page.url();
+  out.protocols = protocols();
   out.text = await page.evaluate(() => document.body ? document.body.innerText : '');
   out.cookies = (await page.cookies()).map((c) => ({name: c.name, httpOnly: c.httpOnly, secure: c.secure}));
   if (args.screenshot) await page.screenshot({path: args.screenshot, fullPage: true});

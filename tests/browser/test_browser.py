@@ -63,7 +63,7 @@ class BrowserTestCase(AirgateTestCase):
         self.assertNotIn("error", out, out.get("error"))
         return out
 
-    def start_app(self, **sections):
+    def start_app(self, http2=True, **sections):
         up = AirbyteLikeApp(name="airbyte").start()
         self.addCleanup(up.stop)
         users = os.path.join(self.tmp, "users")
@@ -72,7 +72,9 @@ class BrowserTestCase(AirgateTestCase):
         os.chmod(users, 0o600)
         auth = {"basic": {"users_file": users}, "throttle": {"max_failures": 1000}}
         auth.update(sections.pop("auth", {}))
-        ag = self.start_airgate(self.config(up, auth=auth, **sections))
+        cfg = self.config(up, auth=auth, **sections)
+        cfg["listen"][0]["tls"]["http2"] = http2
+        ag = self.start_airgate(cfg)
         lst = ag.listeners[0]
         return up, ag, "https://%s:%d" % (lst.host, lst.port)
 
@@ -114,6 +116,9 @@ class FormLoginTest(BrowserTestCase):
         self.assertEqual(results["upload"]["status"], 200, results)
         self.assertEqual(results["websocket"], {"echo": "ping from the app"}, results)
         self.assertEqual(r["auth_challenges"], 0, "a native sign-in dialog appeared")
+        # The browser chose HTTP/2; the app's fetches, upload and cookies went
+        # over it, its WebSocket over HTTP/1.1 on the same listener.
+        self.assertEqual(app["protocols"], ["h2"], app)
         probe = [rec for rec in up.requests() if rec.path == "/api/v1/users/get"]
         self.assertEqual([rec.header("authorization") for rec in probe], ["Bearer app-token-123"])
         for rec in up.requests():
@@ -143,11 +148,14 @@ class FormLoginTest(BrowserTestCase):
 
 class BasicLoginTest(BrowserTestCase):
     def test_app_works_after_the_native_basic_prompt(self):
-        # auth.login: basic keeps the browser's own dialog for the page.
-        up, ag, base = self.start_app(auth={"login": "basic"})
+        # auth.login: basic keeps the browser's own dialog for the page; run
+        # over HTTP/1.1 (tls.http2: false), so the browser path of both
+        # protocols is covered.
+        up, ag, base = self.start_app(http2=False, auth={"login": "basic"})
         out = self.drive(url=base + "/", credentials={"username": USER, "password": PASSWORD}, wait_app=True,
                          screenshot=self.shot("app-basic.png"))
         self.assertEqual(out["status"], 200, out)
+        self.assertEqual(out["protocols"], ["http/1.1"], out)
         r = out["results"]
         # One native prompt, for the page itself; none for the app's requests,
         # not even when the upstream answers one with 401 + Basic.
