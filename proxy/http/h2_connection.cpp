@@ -64,6 +64,10 @@ constexpr std::size_t kMaxResponseHead = 256 * 1024;
 
 std::size_t abuse_index(rules::H2Abuse a) { return static_cast<std::size_t>(a) - 1; }
 // Indexes into observe::Metrics::kHttp2Abuses beyond the H2Abuse kinds.
+// NGHTTP2_ERR_TOO_MANY_CONTINUATIONS: libnghttp2 1.61's CONTINUATION limit
+// (CVE-2024-28182), backported to Debian 12's 1.52; a literal, since older
+// headers do not name it.
+constexpr int kTooManyContinuations = -905;
 constexpr std::size_t kHeaderListTooLarge = 3, kMalformed = 4, kContentLengthMismatch = 5, kProtocolError = 6;
 
 bool hop_by_hop(std::string_view name) {
@@ -137,6 +141,9 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   void update_deadline();
   void drain();
   void refuse_abuse(const rules::H2Verdict& v);
+  void arm_idle(std::chrono::steady_clock::time_point at);
+  void on_idle_timer();
+  bool owes_client() const;
   void stop_body_later(const std::shared_ptr<H2Stream>& st);
 
   // Streams.
@@ -178,6 +185,17 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   bool reading_ = false, writing_ = false, flushing_ = false, ended_ = false;
   std::uint64_t requests_ = 0;
   std::uint64_t drain_key_ = 0;
+  // Idle: GOAWAY once no stream has been open for the idle timeout (reads of
+  // control frames do not keep a connection alive).
+  std::optional<asio::steady_timer> idle_timer_;
+  std::chrono::steady_clock::time_point idle_at_{};
+  bool idle_armed_ = false;
+  // Response bytes ready but not leaving (the client's window is closed):
+  // since when, for the send timeout. Reset by every DATA frame sent.
+  std::optional<std::chrono::steady_clock::time_point> owed_since_;
+  // WINDOW_UPDATEs that answer DATA we sent are flow control, not a flood:
+  // two (stream and connection) per DATA frame are free.
+  std::size_t window_update_credit_ = 0;
   std::size_t max_header_size_ = 0;
   std::chrono::steady_clock::duration header_timeout_{}, keepalive_timeout_{}, send_timeout_{};
 };
@@ -219,6 +237,8 @@ void H2Connection::start() {
     nghttp2_session_set_local_window_size(ng_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
   }
   worker_.metrics->http2_connection();
+  idle_timer_.emplace(client().get_executor());
+  arm_idle(std::chrono::steady_clock::now() + header_timeout_);
   drain_key_ = ++worker_.next_session_id;
   worker_.draining.emplace(drain_key_, [weak = weak_from_this()] {
     if (auto self = weak.lock()) self->drain();
@@ -229,17 +249,55 @@ void H2Connection::start() {
 
 // ---- connection I/O ---------------------------------------------------------
 
-// With no stream open the connection idles: client_header_timeout before its
-// first request, keepalive_timeout after. A write that makes no progress
-// for client_body_timeout ends it. Otherwise the streams' sessions keep
-// their own timeouts.
+// The socket deadline. A pending write, or response bytes the client's
+// window keeps from leaving, must make progress within client_body_timeout
+// (a zero-window stall ends there). With no stream open the idle timer
+// sends GOAWAY; the deadline is a backstop a few seconds later. Otherwise
+// the streams' sessions keep their own timeouts.
 void H2Connection::update_deadline() {
-  if (writing_)
+  const auto now = std::chrono::steady_clock::now();
+  if (owes_client()) {
+    if (!owed_since_) owed_since_ = now;
+  } else {
+    owed_since_.reset();
+  }
+  if (writing_) {
     client().expires_after(send_timeout_);
-  else if (streams_.empty())
-    client().expires_after(requests_ ? keepalive_timeout_ : header_timeout_);
-  else
+  } else if (owed_since_) {
+    client().expires_after(std::max<std::chrono::steady_clock::duration>(*owed_since_ + send_timeout_ - now, {}));
+  } else if (streams_.empty()) {
+    client().expires_after((requests_ ? keepalive_timeout_ : header_timeout_) + std::chrono::seconds(5));
+  } else {
     client().expires_never();
+  }
+}
+
+bool H2Connection::owes_client() const {
+  for (const auto& [id, st] : streams_)
+    if (st->head_done && !st->response_complete && (st->buffered() > 0 || st->body_done)) return true;
+  return false;
+}
+
+void H2Connection::arm_idle(std::chrono::steady_clock::time_point at) {
+  idle_at_ = at;
+  if (idle_armed_ || ended_) return;  // a pending wait re-arms itself for a later idle_at_
+  idle_armed_ = true;
+  idle_timer_->expires_at(at);
+  idle_timer_->async_wait([self = shared_from_this()](error_code) {
+    self->idle_armed_ = false;
+    self->on_idle_timer();
+  });
+}
+
+void H2Connection::on_idle_timer() {
+  if (ended_ || !streams_.empty()) return;  // a stream is open: armed again when the last one closes
+  if (std::chrono::steady_clock::now() < idle_at_) {
+    arm_idle(idle_at_);
+    return;
+  }
+  spdlog::debug("{}: HTTP/2 connection idle: GOAWAY", conn_->peer_address_);
+  nghttp2_session_terminate_session(ng_, NGHTTP2_NO_ERROR);
+  flush();
 }
 
 void H2Connection::read() {
@@ -267,6 +325,12 @@ void H2Connection::receive(std::size_t n) {
     refuse_abuse(*abuse_);
   } else if (rv < 0) {
     spdlog::debug("{}: HTTP/2 connection error: {}", conn_->peer_address_, nghttp2_strerror(static_cast<int>(rv)));
+    if (rv == kTooManyContinuations) {
+      refuse_abuse({rules::H2Abuse::continuation_flood, "a header block in too many CONTINUATION frames"});
+      flush();
+      read();
+      return;
+    }
     if (rv == NGHTTP2_ERR_FLOODED) {
       worker_.metrics->http2_abuse(abuse_index(rules::H2Abuse::control_flood));
       spdlog::warn("{}: HTTP/2 connection closed: it sent control frames faster than it read our answers",
@@ -312,7 +376,10 @@ void H2Connection::flush() {
   }
   flushing_ = false;
   if (out_.empty()) {
-    if (!nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_)) end("done");
+    if (!nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_))
+      end("done");
+    else
+      update_deadline();  // response bytes may be waiting for the client's window
     return;
   }
   writing_ = true;
@@ -344,6 +411,7 @@ void H2Connection::end(std::string_view why) {
   ended_ = true;
   spdlog::debug("{}: HTTP/2 connection ended ({}, {} requests)", conn_->peer_address_, why, requests_);
   worker_.draining.erase(drain_key_);
+  if (idle_timer_) idle_timer_->cancel();
   for (auto& [id, st] : streams_) {
     st->closed = true;
     if (st->pipe) st->pipe->close();
@@ -772,9 +840,10 @@ int H2Connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, vo
     case NGHTTP2_HEADERS: {
       auto st = self.find(frame->hd.stream_id);
       if (!st) return 0;
-      if (frame->headers.cat == NGHTTP2_HCAT_REQUEST)
+      if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        st->request_done = end_stream;  // also for a stream refused before it started
         self.begin_request(st, end_stream);
-      else if (end_stream && st->started)
+      } else if (end_stream && st->started)
         self.end_request(*st);  // trailers end the body (they are not forwarded)
       return 0;
     }
@@ -791,7 +860,12 @@ int H2Connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, vo
       if (frame->hd.flags & NGHTTP2_FLAG_ACK) return 0;
       return self.control_frame(F::ping);
     case NGHTTP2_PRIORITY: return self.control_frame(F::priority);
-    case NGHTTP2_WINDOW_UPDATE: return self.control_frame(F::window_update);
+    case NGHTTP2_WINDOW_UPDATE:
+      if (self.window_update_credit_ > 0) {
+        --self.window_update_credit_;
+        return 0;
+      }
+      return self.control_frame(F::window_update);
     case NGHTTP2_RST_STREAM: {
       auto st = self.find(frame->hd.stream_id);
       if (st && !st->response_complete) {
@@ -846,6 +920,10 @@ int H2Connection::on_data_chunk(nghttp2_session*, std::uint8_t, std::int32_t id,
 // reset arrives before it sent any of the body.
 int H2Connection::on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user) {
   auto& self = *static_cast<H2Connection*>(user);
+  if (frame->hd.type == NGHTTP2_DATA) {
+    if (self.owed_since_) self.owed_since_ = std::chrono::steady_clock::now();  // progress
+    self.window_update_credit_ = std::min<std::size_t>(self.window_update_credit_ + 2, 2000);
+  }
   if (!(frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA)) return 0;
   if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
   auto st = self.find(frame->hd.stream_id);
@@ -877,6 +955,7 @@ int H2Connection::on_stream_close(nghttp2_session*, std::int32_t id, std::uint32
   self.give_back(*st, st->in_pending_data + st->in_writing_data);
   st->in_pending_data = st->in_writing_data = 0;
   if (st->pipe) st->pipe->close();  // the session sees its client gone
+  if (self.streams_.empty()) self.arm_idle(std::chrono::steady_clock::now() + self.keepalive_timeout_);
   self.update_deadline();
   return 0;
 }

@@ -402,6 +402,48 @@ h2_request = [
     h2(H2_GET + [(b"cookie", b"a=1"), (b"cookie", b""), (b"cookie", b"b=2")]),
 ]
 
+# fuzz_h2_session: HTTP/2 frames after the client preface. Header blocks use
+# HPACK literals without indexing (RFC 7541 §6.2.2), lengths below 127.
+def frame(ftype, flags, stream, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + struct.pack(">I", stream) + payload
+
+def hpack(fields):
+    out = b""
+    for n, v in fields:
+        out += b"\x00" + bytes([len(n)]) + n + bytes([len(v)]) + v
+    return out
+
+DATA, HEADERS, PRIORITY, RST, SETTINGS, PING, GOAWAY, WINDOW, CONT = 0, 1, 2, 3, 4, 6, 7, 8, 9
+END_STREAM, END_HEADERS, ACK = 0x1, 0x4, 0x1
+PREFACE_SETTINGS = frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 65535) + struct.pack(">HI", 2, 0))
+POST = [(b":method", b"POST"), (b":scheme", b"https"), (b":path", b"/upload"), (b":authority", b"localhost")]
+
+h2_session = [
+    PREFACE_SETTINGS + frame(HEADERS, END_STREAM | END_HEADERS, 1, hpack(H2_GET)),
+    PREFACE_SETTINGS + frame(HEADERS, END_STREAM | END_HEADERS, 1, hpack(H2_GET + [(b"cookie", b"a=1"), (b"cookie", b"b=2")]))
+    + frame(HEADERS, END_STREAM | END_HEADERS, 3, hpack([(b":method", b"HEAD"), (b":scheme", b"https"), (b":path", b"/"),
+                                                        (b":authority", b"a")])),
+    PREFACE_SETTINGS + frame(HEADERS, END_HEADERS, 1, hpack(POST + [(b"content-length", b"5")]))
+    + frame(DATA, END_STREAM, 1, b"hello"),
+    PREFACE_SETTINGS + frame(HEADERS, END_HEADERS, 1, hpack(POST)) + frame(DATA, 0, 1, b"chunk one")
+    + frame(DATA, 0, 1, b"") + frame(HEADERS, END_STREAM | END_HEADERS, 1, hpack([(b"x-trailer", b"1")])),
+    PREFACE_SETTINGS + frame(HEADERS, END_HEADERS, 1, hpack(POST + [(b"content-length", b"3")]))
+    + frame(DATA, END_STREAM, 1, b"hello"),
+    PREFACE_SETTINGS + frame(HEADERS, END_HEADERS, 1, hpack(POST + [(b"content-length", b"999999")]))
+    + frame(DATA, 0, 1, b"x" * 100) + frame(RST, 0, 1, struct.pack(">I", 8)),
+    PREFACE_SETTINGS + frame(HEADERS, 0, 1, hpack(H2_GET[:2])) + frame(CONT, 0, 1, hpack(H2_GET[2:3]))
+    + frame(CONT, END_HEADERS, 1, hpack(H2_GET[3:])),
+    PREFACE_SETTINGS + frame(HEADERS, END_STREAM | END_HEADERS, 1, hpack(H2_GET + [(b"x-a", b"1\r\nx-b: 2")]))
+    + frame(HEADERS, END_STREAM | END_HEADERS, 3, hpack(H2_GET + [(b"connection", b"close")])),
+    PREFACE_SETTINGS + frame(PING, 0, 0, b"12345678") * 3 + frame(SETTINGS, ACK, 0)
+    + frame(WINDOW, 0, 0, struct.pack(">I", 1000)) + frame(PRIORITY, 0, 3, struct.pack(">IB", 0, 16)),
+    PREFACE_SETTINGS + b"".join(frame(HEADERS, END_STREAM | END_HEADERS, 2 * i + 1, hpack(H2_GET))
+                                + frame(RST, 0, 2 * i + 1, struct.pack(">I", 8)) for i in range(8)),
+    PREFACE_SETTINGS + frame(HEADERS, END_STREAM | END_HEADERS, 1, hpack(H2_GET))
+    + frame(GOAWAY, 0, 0, struct.pack(">II", 1, 0)),
+    PREFACE_SETTINGS + frame(HEADERS, END_STREAM | END_HEADERS, 1, hpack(H2_GET + [(b"x-big", b"y" * 120)] * 40)),
+]
+
 corpora = {
     "fuzz_browser": browser,
     "fuzz_request_head": request_head,
@@ -414,6 +456,7 @@ corpora = {
     "fuzz_config": config,
     "fuzz_path": path,
     "fuzz_h2_request": h2_request,
+    "fuzz_h2_session": h2_session,
 }
 
 for target, seeds in corpora.items():

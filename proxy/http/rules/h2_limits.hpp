@@ -2,7 +2,7 @@
 // cost a server work while giving it none to do, each ending in a GOAWAY
 // ENHANCE_YOUR_CALM by the wiring. Pure: the time of every event is passed in,
 // nothing here reads a clock, so the tests drive time by hand.
-// Not reachable yet: the HTTP/2 session wiring calls these later.
+// http/h2_connection.cpp keeps one H2Accounting per connection.
 #pragma once
 
 #include <array>
@@ -36,7 +36,8 @@ constexpr std::size_t kH2MaxHeaderBlockFrames = 16;
 // max_header_size.
 constexpr std::size_t kH2MaxHeaderBlockBytes = 64 * 1024;
 
-// The limits, defaults above; the wiring fills them from the config later.
+// The limits; the connection uses the defaults above (not configurable:
+// they stop abuse, a real client stays far below them).
 struct H2Limits {
   H2Clock::duration window = kH2AbuseWindow;
   std::size_t rapid_reset_floor = kH2RapidResetFloor;
