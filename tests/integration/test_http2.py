@@ -699,6 +699,35 @@ class LifecycleTest(H2Base):
         self.assertIn("application/json", st.header("content-type", ""), "401 under /api/ must be JSON: %s" % st.describe())
         self.assertEqual(st.json().get("status"), 401, st.describe())
 
+    def test_session_cookie_among_split_cookies(self):
+        from test_access_basic import USERS_FILE, PASSWORDS, basic
+        up = self.start_upstream()
+        secret = os.path.join(self.tmp, "session.key")
+        with open(secret, "wb") as f:
+            f.write(bytes(range(32)))
+        os.chmod(secret, 0o600)
+        ag = self.start_airgate(self.config(up, auth={
+            "basic": {"users_file": USERS_FILE}, "session": {"secret_file": secret},
+            "throttle": {"max_failures": 1000000}}))
+        c = self.h2(ag)
+        # a browser's navigation with Basic: the session cookie is issued
+        st = c.get("/echo?login=1", headers=[("authorization", basic("sha1", PASSWORDS["sha1"])),
+                                             ("sec-fetch-mode", "navigate"), ("sec-fetch-dest", "document")])
+        self.assertStatus(st, 200, "login over h2", ag)
+        ours = [v for v in st.header_values("set-cookie") if v.startswith("__Host-airgate_session=")]
+        self.assertEqual(len(ours), 1, "expected one session Set-Cookie after a browser's login over h2, got %r"
+                         % st.header_values("set-cookie"))
+        token = ours[0].split(";", 1)[0].split("=", 1)[1]
+        # later: no Basic, the session cookie in one of several cookie fields
+        st = c.get("/echo?session=1", headers=[("cookie", "airbyte_ui=1"), ("cookie", "__Host-airgate_session=" + token),
+                                               ("cookie", "theme=dark"), ("sec-fetch-mode", "cors"),
+                                               ("sec-fetch-dest", "empty")])
+        self.assertStatus(st, 200, "session cookie in a split cookie field", ag)
+        rec = [r for r in up.requests() if r.target == "/echo?session=1"][0]
+        self.assertEqual(rec.header_values("Cookie"), ["airbyte_ui=1; theme=dark"],
+                         "expected the other cookies joined in one Cookie header and ours removed, got %r" % rec.headers)
+        self.assertEqual(rec.header_values("Authorization"), [], rec.headers)
+
     def test_allowlist_403(self):
         up = self.start_upstream()
         ag = self.start_airgate(self.config(up, auth={"allow": ["10.0.0.0/8"]}))
@@ -1016,6 +1045,19 @@ class AbuseTest(H2Base):
         c.flush()
         self.assertGoaway(c, "SETTINGS flood (10,000 SETTINGS, ACKs unread)")
         self.assertStillHealthy("settings_flood", "control_flood")
+
+    def test_priority_flood(self):
+        self.start()
+        c = self.h2(self.ag).handshake()
+        frame = hyperframe.frame.PriorityFrame(3, depends_on=0, stream_weight=16).serialize()
+        for _ in range(20):
+            try:
+                c.sock.sendall(frame * 500)
+            except (OSError, ssl.SSLError) as e:
+                c.send_error = e
+                break
+        self.assertGoaway(c, "PRIORITY flood (10,000 PRIORITY frames)")
+        self.assertStillHealthy("priority_flood", "control_flood")
 
     def test_default_max_concurrent_streams_is_100(self):
         self.start()
