@@ -37,7 +37,7 @@ import time
 import unittest
 
 from harness import (AirgateTestCase, MiB, PatternChecker, PATTERN_BLOCK, SANITIZER, SET_COOKIES_EXPECTED,
-                     free_port, request_bytes, transfer_deadline)
+                     free_port, transfer_deadline)
 
 # Debian's python3-h2 lives in the system interpreter's dist-packages; a
 # python3 from elsewhere (pyenv, a venv) may not see it.
@@ -567,7 +567,8 @@ class NegotiationTest(H2Base):
         self.assertFalse(len(data) >= 9 and data[3] == 0x4,
                          "plain listener answered the h2c preface with an HTTP/2 SETTINGS frame: %r" % data[:60])
         self.assertTrue(data == b"" or data.startswith(b"HTTP/1.1 "),
-                        "plain listener: expected an HTTP/1.1 answer (or a close) to the h2 preface, got %r" % data[:80])
+                        "plain listener: expected an HTTP/1.1 answer (or a close) to the h2 preface, got %r"
+                        % data[:80])
         status, version, _, _ = curl(self, "http://127.0.0.1:%d/echo" % ag.port)
         self.assertEqual((status, version), (200, "1.1"),
                          "curl --http2 on a plain listener: expected 200 over 1.1, got %d over %s" % (status, version))
@@ -696,7 +697,8 @@ class LifecycleTest(H2Base):
         self.assertStatus(st, 200, "public path without credentials", ag)
         st = c.get("/api/v1/other")
         self.assertEqual(st.status, 401, st.describe())
-        self.assertIn("application/json", st.header("content-type", ""), "401 under /api/ must be JSON: %s" % st.describe())
+        self.assertIn("application/json", st.header("content-type", ""),
+                      "401 under /api/ must be JSON: %s" % st.describe())
         self.assertEqual(st.json().get("status"), 401, st.describe())
 
     def test_session_cookie_among_split_cookies(self):
@@ -719,13 +721,15 @@ class LifecycleTest(H2Base):
                          % st.header_values("set-cookie"))
         token = ours[0].split(";", 1)[0].split("=", 1)[1]
         # later: no Basic, the session cookie in one of several cookie fields
-        st = c.get("/echo?session=1", headers=[("cookie", "airbyte_ui=1"), ("cookie", "__Host-airgate_session=" + token),
+        st = c.get("/echo?session=1", headers=[("cookie", "airbyte_ui=1"),
+                                               ("cookie", "__Host-airgate_session=" + token),
                                                ("cookie", "theme=dark"), ("sec-fetch-mode", "cors"),
                                                ("sec-fetch-dest", "empty")])
         self.assertStatus(st, 200, "session cookie in a split cookie field", ag)
         rec = [r for r in up.requests() if r.target == "/echo?session=1"][0]
         self.assertEqual(rec.header_values("Cookie"), ["airbyte_ui=1; theme=dark"],
-                         "expected the other cookies joined in one Cookie header and ours removed, got %r" % rec.headers)
+                         "expected the other cookies joined in one Cookie header and ours removed, got %r"
+                         % rec.headers)
         self.assertEqual(rec.header_values("Authorization"), [], rec.headers)
 
     def test_allowlist_403(self):
@@ -760,7 +764,8 @@ class LifecycleTest(H2Base):
         with open(big, "wb") as f:
             f.write(os.urandom(2 * MiB))
         status, version, _, body = curl(self, self.url(ag, "/upload?over=curl"), ["--data-binary", "@" + big])
-        self.assertEqual((status, version), (413, "2"), "curl 2 MiB POST: %d over %s %r" % (status, version, body[:200]))
+        self.assertEqual((status, version), (413, "2"),
+                         "curl 2 MiB POST: %d over %s %r" % (status, version, body[:200]))
         status, _, _, body = curl(self, self.url(ag, "/upload?under=curl"),
                                   ["-d", "x" * 1000])
         self.assertEqual(status, 200, "small POST after the 413s: %d %r" % (status, body[:200]))
@@ -785,7 +790,8 @@ class LifecycleTest(H2Base):
     def test_502_and_504(self):
         ag = self.start_airgate(self.config("http://127.0.0.1:%d" % free_port()))
         status, version, _, body = curl(self, self.url(ag, "/api/v1/x"))
-        self.assertEqual((status, version), (502, "2"), "refused upstream: %d over %s %r" % (status, version, body[:200]))
+        self.assertEqual((status, version), (502, "2"),
+                         "refused upstream: %d over %s %r" % (status, version, body[:200]))
         self.assertEqual(json.loads(body).get("status"), 502, "502 under /api/ must be JSON: %r" % body[:200])
         up = self.start_upstream()
         ag2 = self.start_airgate(self.config(up, upstream={"read_timeout": "1s"}))
@@ -808,6 +814,11 @@ MALFORMED = {
     "cr_in_value": lambda p: _base(p) + [(b"x-bad", b"a\rb")],
     "lf_in_value": lambda p: _base(p) + [(b"x-bad", b"a\nx-injected: 1")],
     "nul_in_value": lambda p: _base(p) + [(b"x-bad", b"a\x00b")],
+    "crlf_in_path": lambda p: _base(p + b" HTTP/1.1\r\nhost: localhost\r\n\r\nGET /smuggled"),
+    "crlf_in_authority": lambda p: _base(p, authority=b"localhost\r\nx-injected: 1"),
+    "cr_in_name": lambda p: _base(p) + [(b"x-a\rb", b"1")],
+    "lf_in_name": lambda p: _base(p) + [(b"x-a\nx-injected", b"1")],
+    "space_in_name": lambda p: _base(p) + [(b"x a", b"1")],
     "leading_space_in_value": lambda p: _base(p) + [(b"x-sp", b" a")],
     "trailing_space_in_value": lambda p: _base(p) + [(b"x-sp", b"a ")],
     "connection": lambda p: _base(p) + [(b"connection", b"close")],
