@@ -188,7 +188,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   // Idle: GOAWAY once no stream has been open for the idle timeout (reads of
   // control frames do not keep a connection alive).
   std::optional<asio::steady_timer> idle_timer_;
-  std::chrono::steady_clock::time_point idle_at_{};
+  std::chrono::steady_clock::time_point idle_at_{}, timer_at_{};
   bool idle_armed_ = false;
   // Response bytes ready but not leaving (the client's window is closed):
   // since when, for the send timeout. Reset by every DATA frame sent.
@@ -280,10 +280,12 @@ bool H2Connection::owes_client() const {
 
 void H2Connection::arm_idle(std::chrono::steady_clock::time_point at) {
   idle_at_ = at;
-  if (idle_armed_ || ended_) return;  // a pending wait re-arms itself for a later idle_at_
+  if (ended_ || (idle_armed_ && timer_at_ <= at)) return;  // a pending wait re-arms itself for a later idle_at_
   idle_armed_ = true;
-  idle_timer_->expires_at(at);
-  idle_timer_->async_wait([self = shared_from_this()](error_code) {
+  timer_at_ = at;
+  idle_timer_->expires_at(at);  // an earlier wait ends with operation_aborted
+  idle_timer_->async_wait([self = shared_from_this()](error_code ec) {
+    if (ec == asio::error::operation_aborted) return;
     self->idle_armed_ = false;
     self->on_idle_timer();
   });

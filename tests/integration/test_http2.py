@@ -1094,6 +1094,11 @@ class AbuseTest(H2Base):
         self.assertStillHealthy("hpack_bomb")
 
     def test_streams_over_the_limit_refused(self):
+        # A client that opens more streams than the limit it acknowledged
+        # gets GOAWAY PROTOCOL_ERROR from libnghttp2 (a connection error, as
+        # nghttpx and Apache httpd answer; RFC 9113 §5.1.2 also allows a
+        # stream error, which browsers never see: they keep to the limit).
+        # Nothing past the limit reaches the upstream; the server serves on.
         self.start(http2_max_concurrent_streams=10)
         c = self.h2(self.ag).handshake()
         got = c.conn.remote_settings.max_concurrent_streams
@@ -1104,14 +1109,16 @@ class AbuseTest(H2Base):
         sids = [c.send("GET", "/slow?seconds=1.5&n=%d" % i) for i in range(11)]
         c.wait(lambda: all(c.streams[s].done for s in sids) or c.closed, 15)
         extra = c.streams[sids[-1]]
-        completed = [s for s in sids[:-1] if c.streams[s].status == 200 and c.streams[s].ended]
-        what = ("11 streams opened at once with the limit at 10: the 11th %s; %d of the 10 others completed "
-                "with 200; connection: %s" % (extra.describe(), len(completed), c.state()))
-        self.assertIn(extra.reset, (REFUSED_STREAM, PROTOCOL_ERROR),
-                      "expected RST_STREAM REFUSED_STREAM or PROTOCOL_ERROR on the 11th stream. " + what)
-        self.assertEqual(len(completed), 10, "expected the 10 others to complete. " + what)
+        what = "11 streams opened at once with the limit at 10: the 11th %s; connection: %s" % (
+            extra.describe(), c.state())
+        refused = extra.reset in (REFUSED_STREAM, PROTOCOL_ERROR)
+        closed = c.goaway is not None and c.goaway[0] == PROTOCOL_ERROR
+        self.assertTrue(refused or closed, "expected the 11th stream refused or GOAWAY PROTOCOL_ERROR. " + what)
+        self.assertNotEqual(extra.status, 200, "the stream over the limit was served. " + what)
+        time.sleep(0.5)
         self.assertEqual([r for r in self.up.requests() if r.target.endswith("&n=10")], [],
                          "the refused stream reached the upstream")
+        self.assertStillHealthy("too_many_streams")
 
     def test_zero_window_stall_times_out(self):
         self.start(client_body_timeout="2s")
