@@ -7,9 +7,10 @@
 //             a stream error, too large a list a 431
 //   stream    one Session exchange, the same steps an HTTP/1.1 request runs
 //             (access, limits, login, upstream, error pages, access log,
-//             metrics), fed through a socket pair: this side writes the
-//             translated HTTP/1.1 request head and the DATA, the session
-//             answers in HTTP/1.1, which becomes HEADERS and DATA again
+//             metrics), fed through an in-process channel (net/channel):
+//             this side pushes the translated HTTP/1.1 request head and the
+//             DATA, the session answers in HTTP/1.1, which becomes HEADERS
+//             and DATA again
 //   close     END_STREAM when the response is complete; RST_STREAM when the
 //             session ended it early (never a truncated body that looks
 //             complete)
@@ -17,8 +18,9 @@
 // Memory is bounded both ways: request DATA is acknowledged to the client
 // (WINDOW_UPDATE) only once the session has taken it, so a slow upstream
 // slows the client; at most kResponseBuffered response bytes wait per stream
-// for the client's window, beyond that the session's writes wait, and a
-// client that never opens its window hits the session's send timeout.
+// for the client's window (and as much in the channel), beyond that the
+// session's writes wait; response bytes a closed window keeps from leaving
+// end the connection after client_body_timeout.
 // Abuse accounting (rules/h2_limits) ends the connection with GOAWAY
 // ENHANCE_YOUR_CALM.
 #include "http/h2_connection.hpp"
@@ -28,10 +30,10 @@
 #include "http/rules/h2_limits.hpp"
 #include "http/rules/h2_request.hpp"
 #include "http/session_impl.hpp"
+#include "net/channel.hpp"
 
 #include <nghttp2/nghttp2.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
@@ -57,8 +59,6 @@ constexpr std::int32_t kConnectionWindow = 1024 * 1024;
 // this the stream's session is not read (its writes wait).
 constexpr std::size_t kResponseBuffered = 64 * 1024;
 constexpr std::size_t kReadSize = 16 * 1024;
-// Kernel buffers of each side of a stream's socket pair.
-constexpr int kPairBuffer = 64 * 1024;
 // A response head from the session larger than this is not ours to forward.
 constexpr std::size_t kMaxResponseHead = 256 * 1024;
 
@@ -87,22 +87,17 @@ struct H2Stream {
   std::string method, path;  // for the log line of a reply made here
   bool head_request = false;
 
-  std::optional<tcp::socket> pipe;  // this side of the socket pair
-  bool started = false;             // a session serves the stream
-  // Client -> session: the request head, then the body (chunked when the
-  // client declared no length). *_data: DATA payload bytes inside, given
-  // back to the client's window once written.
+  // The in-process pipe to the stream's session: the request head, then the
+  // body (chunked when the client declared no length) one way, the
+  // HTTP/1.1 response the other.
+  std::shared_ptr<net::Channel> channel;
+  bool started = false;  // a session serves the stream
   std::optional<rules::ContentLengthCheck> length_check;
   bool chunked = false;
   bool request_done = false;  // END_STREAM received
-  bool discard = false;       // the session takes no more body: DATA is dropped
-  std::string in_pending, in_writing;
-  std::size_t in_pending_data = 0, in_writing_data = 0;
-  bool writing = false;
+  bool discard = false;       // no session takes the body: DATA is dropped
 
   // Session -> client.
-  std::unique_ptr<char[]> read_buffer;
-  bool reading = false;
   std::string head;  // the response head being collected
   bool head_done = false;
   bool no_body = false;
@@ -153,9 +148,9 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   void reset(H2Stream& st, std::uint32_t code);
   bool start_session(const std::shared_ptr<H2Stream>& st, std::string head);
   void local_reply(const std::shared_ptr<H2Stream>& st, const Failure& f);
-  void write_request(const std::shared_ptr<H2Stream>& st);
+  void on_channel(H2Stream& st);
+  void top_up(H2Stream& st);
   void give_back(H2Stream& st, std::size_t data_bytes);
-  void read_response(const std::shared_ptr<H2Stream>& st);
   void on_response_bytes(H2Stream& st, std::string_view data);
   void on_response_eof(H2Stream& st);
   bool submit_head(H2Stream& st, std::string_view head);
@@ -416,7 +411,7 @@ void H2Connection::end(std::string_view why) {
   if (idle_timer_) idle_timer_->cancel();
   for (auto& [id, st] : streams_) {
     st->closed = true;
-    if (st->pipe) st->pipe->close();
+    if (st->channel) st->channel->connection_close();
   }
   streams_.clear();
   client().close();
@@ -483,31 +478,18 @@ void H2Connection::begin_request(const std::shared_ptr<H2Stream>& st, bool end_s
   if (end_stream) end_request(*st);
 }
 
-// A socket pair and a session on one side of it, spawned on this worker.
+// A channel and a session on its other side, spawned on this worker.
 bool H2Connection::start_session(const std::shared_ptr<H2Stream>& st, std::string head) {
-  int fds[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
-    spdlog::warn("{}: HTTP/2 stream {} refused: no socket pair for it: {}", conn_->peer_address_, st->id,
-                 std::strerror(errno));
-    reset(*st, NGHTTP2_REFUSED_STREAM);
-    return false;
-  }
-  for (int fd : fds) ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kPairBuffer, sizeof kPairBuffer);
   auto executor = client().get_executor();
-  tcp::socket mine(executor), theirs(executor);
-  error_code ec;
-  mine.assign(tcp::v4(), fds[0], ec);
-  if (!ec) theirs.assign(tcp::v4(), fds[1], ec);
-  if (ec) {
-    if (!mine.is_open()) ::close(fds[0]);
-    if (!theirs.is_open()) ::close(fds[1]);
-    spdlog::warn("{}: HTTP/2 stream {} refused: {}", conn_->peer_address_, st->id, ec.message());
-    reset(*st, NGHTTP2_REFUSED_STREAM);
-    return false;
-  }
-  st->pipe.emplace(std::move(mine));
+  st->channel = std::make_shared<net::Channel>(executor);
   st->started = true;
-  auto s = std::make_unique<Session>(net::Stream(std::move(theirs)), tcp::endpoint{}, conn_->listener_, worker_);
+  // The channel's activity callback holds the stream and the connection;
+  // connection_close (stream closed, connection ended) lets go of both.
+  st->channel->on_activity([self = shared_from_this(), st] {
+    if (!self->ended_ && !st->closed) self->on_channel(*st);
+  });
+  auto s = std::make_unique<Session>(net::Stream(tcp::socket(executor), st->channel), tcp::endpoint{}, conn_->listener_,
+                                     worker_);
   s->peer_ip_ = conn_->peer_ip_;
   s->peer_address_ = conn_->peer_address_;
   s->tls_client_subject_ = conn_->tls_client_subject_;
@@ -521,10 +503,8 @@ bool H2Connection::start_session(const std::shared_ptr<H2Stream>& st, std::strin
       spdlog::error("HTTP/2 stream: request handling failed: {}", ex.what());
     }
   };
-  st->in_pending = std::move(head);
-  write_request(st);
+  st->channel->push(head, 0);
   Session::spawn(std::move(s));
-  read_response(st);
   return true;
 }
 
@@ -568,40 +548,7 @@ void H2Connection::end_request(H2Stream& st) {
     reset(st, NGHTTP2_PROTOCOL_ERROR);
     return;
   }
-  if (st.chunked && !st.discard) {
-    st.in_pending.append("0\r\n\r\n");
-    write_request(find(st.id));
-  }
-}
-
-// Client -> session, one write at a time; the DATA written goes back into
-// the client's window.
-void H2Connection::write_request(const std::shared_ptr<H2Stream>& st) {
-  if (!st || st->writing || st->closed || !st->pipe || st->in_pending.empty()) return;
-  std::swap(st->in_writing, st->in_pending);
-  st->in_pending.clear();
-  st->in_writing_data = st->in_pending_data;
-  st->in_pending_data = 0;
-  st->writing = true;
-  asio::async_write(*st->pipe, asio::buffer(st->in_writing),
-                    [self = shared_from_this(), st](error_code ec, std::size_t) {
-                      st->writing = false;
-                      if (self->ended_ || st->closed) return;
-                      self->give_back(*st, st->in_writing_data);
-                      st->in_writing_data = 0;
-                      st->in_writing.clear();
-                      if (ec) {
-                        // The session stopped reading (it answered, or ended):
-                        // what the client still sends is dropped.
-                        st->discard = true;
-                        self->give_back(*st, st->in_pending_data);
-                        st->in_pending_data = 0;
-                        st->in_pending.clear();
-                      } else {
-                        self->write_request(st);
-                      }
-                      self->flush();
-                    });
+  if (st.chunked && !st.discard && st.channel) st.channel->push("0\r\n\r\n", 0);
 }
 
 void H2Connection::give_back(H2Stream& st, std::size_t data_bytes) {
@@ -612,22 +559,31 @@ void H2Connection::give_back(H2Stream& st, std::size_t data_bytes) {
     nghttp2_session_consume(ng_, st.id, data_bytes);
 }
 
-// Session -> client: read while little is buffered for the client.
-void H2Connection::read_response(const std::shared_ptr<H2Stream>& st) {
-  if (!st || st->reading || st->eof || st->closed || !st->pipe || st->buffered() >= kResponseBuffered) return;
-  if (!st->read_buffer) st->read_buffer = std::make_unique<char[]>(kReadSize);
-  st->reading = true;
-  st->pipe->async_read_some(asio::buffer(st->read_buffer.get(), kReadSize),
-                            [self = shared_from_this(), st](error_code ec, std::size_t n) {
-                              st->reading = false;
-                              if (self->ended_ || st->closed) return;
-                              if (n) self->on_response_bytes(*st, std::string_view(st->read_buffer.get(), n));
-                              if (ec)
-                                self->on_response_eof(*st);
-                              else
-                                self->read_response(st);
-                              self->flush();
-                            });
+// The session read, wrote or closed: the DATA it took goes back into the
+// client's window, its response moves on while little waits for the client.
+void H2Connection::on_channel(H2Stream& st) {
+  give_back(st, st.channel->take_consumed_data());
+  while (!st.eof && st.buffered() < kResponseBuffered) {
+    const std::string_view out = st.channel->output();
+    if (out.empty()) break;
+    const std::size_t n = std::min(out.size(), kReadSize);
+    on_response_bytes(st, out.substr(0, n));
+    st.channel->take_output(n);
+  }
+  if (!st.eof && st.channel->closed_by_session() && st.channel->output().empty()) on_response_eof(st);
+  flush();
+}
+
+// Inside nghttp2's read callback: body bytes only (the head is out, no frame
+// is submitted from here); the end of the response is left to on_channel.
+void H2Connection::top_up(H2Stream& st) {
+  while (st.channel && !st.eof && !st.body_done && st.buffered() < kResponseBuffered) {
+    const std::string_view out = st.channel->output();
+    if (out.empty()) break;
+    const std::size_t n = std::min(out.size(), kReadSize);
+    on_response_bytes(st, out.substr(0, n));
+    st.channel->take_output(n);
+  }
 }
 
 void H2Connection::on_response_bytes(H2Stream& st, std::string_view data) {
@@ -742,7 +698,6 @@ bool H2Connection::submit_head(H2Stream& st, std::string_view head) {
 // reached or it had none (then it ends here); anything else was cut short.
 void H2Connection::on_response_eof(H2Stream& st) {
   st.eof = true;
-  if (st.pipe) st.pipe->close();
   if (st.head_done && (!st.remaining || *st.remaining == 0 || st.no_body)) {
     st.body_done = true;
     if (st.deferred) {
@@ -772,8 +727,8 @@ ssize_t H2Connection::read_body(nghttp2_session*, std::int32_t id, std::uint8_t*
     st.out_offset = 0;
   }
   if (st.body_done && st.buffered() == 0) *flags |= NGHTTP2_DATA_FLAG_EOF;
-  // Room again: the session's next bytes may come.
-  if (!st.reading && !st.eof && st.buffered() < kResponseBuffered) self.read_response(self.find(id));
+  // Room again: the session's next bytes (and its waiting write) move on.
+  if (st.buffered() < kResponseBuffered) self.top_up(st);
   return static_cast<ssize_t>(n);
 }
 
@@ -906,12 +861,11 @@ int H2Connection::on_data_chunk(nghttp2_session*, std::uint8_t, std::int32_t id,
   if (st->chunked) {
     char size[24];
     const int k = std::snprintf(size, sizeof size, "%zx\r\n", len);
-    st->in_pending.append(size, static_cast<std::size_t>(k));
+    st->channel->push(std::string_view(size, static_cast<std::size_t>(k)), 0);
   }
-  st->in_pending.append(reinterpret_cast<const char*>(data), len);
-  if (st->chunked) st->in_pending.append("\r\n");
-  st->in_pending_data += len;
-  self.write_request(st);
+  st->channel->push(std::string_view(reinterpret_cast<const char*>(data), len), len);
+  if (st->chunked) st->channel->push("\r\n", 0);
+  self.give_back(*st, st->channel->take_consumed_data());  // a session already gone takes nothing
   return 0;
 }
 
@@ -954,9 +908,10 @@ int H2Connection::on_stream_close(nghttp2_session*, std::int32_t id, std::uint32
   self.streams_.erase(it);
   // DATA not yet taken by the session still counts against the connection's window.
   st->closed = true;
-  self.give_back(*st, st->in_pending_data + st->in_writing_data);
-  st->in_pending_data = st->in_writing_data = 0;
-  if (st->pipe) st->pipe->close();  // the session sees its client gone
+  if (st->channel) {
+    st->channel->connection_close();  // the session sees its client gone
+    self.give_back(*st, st->channel->take_consumed_data());
+  }
   if (self.streams_.empty()) self.arm_idle(std::chrono::steady_clock::now() + self.keepalive_timeout_);
   self.update_deadline();
   return 0;

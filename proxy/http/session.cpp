@@ -471,7 +471,7 @@ asio::awaitable<void> Session::reply(Exchange& ex, const Failure& f, bool close,
   const RenderedReply out = render_reply(f, extra, options);
   client_.expires_after(cfg.limits.client_body_timeout);
   error_code ec;
-  if (client_.socket().is_open()) {
+  if (client_.is_open()) {
     auto [wec, n] = co_await asio::async_write(client_, asio::buffer(out.bytes.data(), out.bytes.size()), use_tuple);
     ec = wec;
   } else {

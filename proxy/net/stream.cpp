@@ -71,7 +71,8 @@ class Deadlines : public asio::execution_context::service {
         unlink(s);
         s->timed_out = true;
         error_code ec;
-        s->socket.close(ec);  // pending operations complete with operation_aborted
+        s->socket.close(ec);                     // pending operations complete with operation_aborted
+        if (s->channel) s->channel->wake_all();  // a parked channel operation runs and sees the timeout
       } else if (s->deadline < next) {
         next = s->deadline;
       }
@@ -203,6 +204,24 @@ StreamState::~StreamState() {
   if (ssl) SSL_free(ssl);
 }
 
+// ---- channel streams ---------------------------------------------------------
+
+Step StreamState::channel_read(void* data, std::size_t size) {
+  if (timed_out) return Step{Want::done, boost::beast::error::timeout, 0};
+  if (channel->closed_by_session()) return Step{Want::done, asio::error::bad_descriptor, 0};
+  if (const std::size_t n = channel->session_read(data, size)) return Step{Want::done, {}, n};
+  if (channel->ended_by_connection()) return Step{Want::done, asio::error::connection_reset, 0};
+  return Step{Want::read, {}, 0};
+}
+
+Step StreamState::channel_write(const void* data, std::size_t size) {
+  if (timed_out) return Step{Want::done, boost::beast::error::timeout, 0};
+  if (channel->closed_by_session()) return Step{Want::done, asio::error::bad_descriptor, 0};
+  if (channel->ended_by_connection()) return Step{Want::done, asio::error::broken_pipe, 0};
+  if (const std::size_t n = channel->session_write(data, size)) return Step{Want::done, {}, n};
+  return Step{Want::write, {}, 0};
+}
+
 void StreamState::begin_op() {
   ++pending;
   if (!linked && deadline != Clock::time_point::max()) deadlines->link(this);
@@ -315,6 +334,11 @@ Stream::Stream(tcp::socket socket) : s_(std::make_unique<detail::StreamState>(st
 Stream::Stream(tcp::socket socket, SSL_CTX* ctx, Role role)
     : s_(std::make_unique<detail::StreamState>(std::move(socket), ctx, role == Role::server)) {}
 
+Stream::Stream(tcp::socket unopened, std::shared_ptr<Channel> channel)
+    : s_(std::make_unique<detail::StreamState>(std::move(unopened), nullptr, false)) {
+  s_->channel = std::move(channel);
+}
+
 void Stream::expires_after(Clock::duration d) {
   auto* s = s_.get();
   const auto before = s->deadline;
@@ -332,6 +356,13 @@ void Stream::expires_never() {
 Stream::TryRead Stream::try_read_some(asio::mutable_buffer buffer, std::size_t& bytes, error_code& ec) {
   auto* s = s_.get();
   bytes = 0;
+  if (s->channel) {
+    auto r = s->channel_read(buffer.data(), buffer.size());
+    if (r.want != detail::Want::done) return TryRead::nothing;
+    ec = s->translate(r.ec);
+    bytes = r.bytes;
+    return ec ? TryRead::failed : TryRead::data;
+  }
   if (!s->ssl) {
     bytes = s->socket.read_some(buffer, ec);  // the descriptor is non-blocking
     if (!ec) return TryRead::data;
@@ -346,6 +377,11 @@ Stream::TryRead Stream::try_read_some(asio::mutable_buffer buffer, std::size_t& 
 }
 
 void Stream::close() {
+  if (s_->channel) {
+    s_->channel->session_close();
+    s_->channel->wake_all();
+    return;
+  }
   error_code ec;
   s_->socket.shutdown(tcp::socket::shutdown_both, ec);
   s_->socket.close(ec);

@@ -7,12 +7,18 @@
 // are released while a connection is idle (SSL_MODE_RELEASE_BUFFERS), so an
 // idle TLS connection holds the SSL object and little else.
 //
+// A third kind: a Channel (net/channel.hpp), the in-process pipe through
+// which an HTTP/2 stream's Session reads its request and writes its response;
+// the same operations, no socket.
+//
 // Timeouts: expires_after() sets a deadline that applies while an operation
 // is pending. One sweep timer per io_context (Deadlines, in stream.cpp)
 // closes the socket of a stream whose deadline passed; its pending and later
 // operations then complete with beast::error::timeout. Setting a deadline is
 // a store, not a timer syscall.
 #pragma once
+
+#include "net/channel.hpp"
 
 #include <openssl/ssl.h>
 #include <boost/asio/compose.hpp>
@@ -58,7 +64,8 @@ struct StreamState {
 
   tcp::socket socket;
   SSL* ssl = nullptr;
-  std::string prefix;  // bytes read before the TLS handshake (after a PROXY header)
+  std::shared_ptr<Channel> channel;  // set: the stream is an in-process channel, `socket` stays closed
+  std::string prefix;                // bytes read before the TLS handshake (after a PROXY header)
   // BIO results of the last OpenSSL call.
   bool eof = false;
   int sys_error = 0;
@@ -82,6 +89,62 @@ struct StreamState {
   Step tls_handshake();
   Step tls_shutdown();
   Step drain();  // read and discard until EOF
+
+  // One attempt of each channel operation.
+  Step channel_read(void* data, std::size_t size);
+  Step channel_write(const void* data, std::size_t size);
+};
+
+// A channel operation parked until the other side acts: posts the composed
+// operation to run its step again.
+template <class Self>
+struct ParkedOp : ChannelWaiter {
+  ParkedOp(Self&& self, tcp::socket::executor_type ex) : self(std::move(self)), ex(std::move(ex)) {}
+  Self self;
+  tcp::socket::executor_type ex;
+  void wake() override { asio::post(ex, std::move(self)); }
+};
+
+// An operation on a channel stream: try, park in the channel when it asks to
+// wait, try again when woken. An immediate result is posted, as for TlsOp.
+template <bool WithSize, class StepFn>
+struct ChannelOp {
+  StreamState* s;
+  StepFn step;
+  int state = 0;  // 0 start, 1 parked, 2 result posted
+  Step result;
+
+  template <class Self>
+  void operator()(Self& self) {
+    if (state == 2) return finish(self);
+    if (state == 0) s->begin_op();
+    result = step(*s);
+    if (result.want != Want::done) {
+      state = 1;
+      auto parked = std::make_unique<ParkedOp<Self>>(std::move(self), s->socket.get_executor());
+      if (result.want == Want::read)
+        s->channel->park_reader(std::move(parked));
+      else
+        s->channel->park_writer(std::move(parked));
+      return;
+    }
+    result.ec = s->translate(result.ec);
+    if (state == 0) {
+      state = 2;
+      asio::post(s->socket.get_executor(), std::move(self));
+      return;
+    }
+    finish(self);
+  }
+
+  template <class Self>
+  void finish(Self& self) {
+    s->end_op();
+    if constexpr (WithSize)
+      self.complete(result.ec, result.bytes);
+    else
+      self.complete(result.ec);
+  }
 };
 
 // Up to one TLS record of a buffer sequence in one contiguous piece: the
@@ -194,11 +257,15 @@ class Stream {
   explicit Stream(tcp::socket socket);
   // TLS over `socket` with a new SSL object from `ctx`.
   Stream(tcp::socket socket, SSL_CTX* ctx, Role role);
+  // An in-process channel; `unopened` only gives the executor.
+  Stream(tcp::socket unopened, std::shared_ptr<Channel> channel);
   Stream(Stream&&) noexcept = default;
   Stream& operator=(Stream&&) noexcept = default;
   ~Stream() = default;
 
   bool is_tls() const { return s_->ssl != nullptr; }
+  // The socket is open (a channel: the session has not closed it).
+  bool is_open() const { return s_->channel ? !s_->channel->closed_by_session() : s_->socket.is_open(); }
   // The handshake negotiated HTTP/2 by ALPN.
   bool alpn_h2() const {
     if (!s_->ssl) return false;
@@ -221,13 +288,21 @@ class Stream {
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
     auto* s = s_.get();
-    if (!s->ssl) return async_plain_read_some(buffers, std::forward<Token>(token));
+    if (!s->ssl && !s->channel) return async_plain_read_some(buffers, std::forward<Token>(token));
     asio::mutable_buffer b;
     for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it)
       if (asio::mutable_buffer(*it).size() != 0) {
         b = asio::mutable_buffer(*it);
         break;
       }
+    if (s->channel) {
+      auto step = [b](detail::StreamState& st) {
+        if (b.size() == 0) return detail::Step{};
+        return st.channel_read(b.data(), b.size());
+      };
+      return asio::async_compose<Token, void(error_code, std::size_t)>(
+          detail::ChannelOp<true, decltype(step)>{s, step, 0, {}}, token);
+    }
     auto step = [b](detail::StreamState& st) {
       if (b.size() == 0) return detail::Step{};
       return st.tls_read(b.data(), b.size());
@@ -239,6 +314,23 @@ class Stream {
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
     auto* s = s_.get();
+    if (s->channel) {
+      auto step = [buffers](detail::StreamState& st) {
+        detail::Step total{};
+        for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
+          asio::const_buffer b(*it);
+          if (b.size() == 0) continue;
+          auto r = st.channel_write(b.data(), b.size());
+          if (r.ec) return total.bytes ? total : r;
+          if (r.want != detail::Want::done) return total.bytes ? total : r;
+          total.bytes += r.bytes;
+          if (r.bytes < b.size()) break;  // full
+        }
+        return total;
+      };
+      return asio::async_compose<Token, void(error_code, std::size_t)>(
+          detail::ChannelOp<true, decltype(step)>{s, step, 0, {}}, token);
+    }
     if (!s->ssl) {
       auto initiate = [buffers](tcp::socket& socket, auto handler) {
         socket.async_write_some(buffers, std::move(handler));
@@ -294,6 +386,16 @@ class Stream {
   // wakes it is still to come.
   template <class Token>
   auto async_wait_readable(Token&& token) {
+    if (s_->channel) {
+      auto step = [](detail::StreamState& st) {
+        if (st.timed_out || st.channel->readable() || st.channel->ended_by_connection() ||
+            st.channel->closed_by_session())
+          return detail::Step{};
+        return detail::Step{detail::Want::read, {}, 0};
+      };
+      return asio::async_compose<Token, void(error_code)>(
+          detail::ChannelOp<false, decltype(step)>{s_.get(), step, 0, {}}, token);
+    }
     auto step = [waited = false](detail::StreamState&) mutable {
       if (waited) return detail::Step{};  // woken by the reactor: readable
       waited = true;
@@ -309,6 +411,7 @@ class Stream {
   template <class Token>
   auto async_shutdown(bool linger, Token&& token) {
     auto step = [linger, sent = false](detail::StreamState& st) mutable {
+      if (st.channel) return detail::Step{};  // nothing to say or drain in-process
       if (!sent && st.ssl) {
         auto r = st.tls_shutdown();
         if (r.want != detail::Want::done || r.ec || !linger) return r;
