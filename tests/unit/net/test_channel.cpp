@@ -150,7 +150,7 @@ TEST_CASE("net::Channel: the session closing is seen by the connection, unread D
   CHECK(p.channel->closed_by_session());
   CHECK(p.channel->take_consumed_data() == 3);
   io.poll();
-  CHECK(activity == 1);  // posted once, not from inside close()
+  CHECK(activity == 1);        // posted once, not from inside close()
   p.channel->push("more", 4);  // after the session left: given back at once
   CHECK(p.channel->take_consumed_data() == 4);
 }
