@@ -217,6 +217,9 @@ Step Session::dropped(Exchange& ex, const Failure& f) {
   spdlog::warn("{} {} {} -> {} after the response started; connection closed: {}", ex.client_address, ex.log.method,
                ex.log.target, core::log_word(f.reason), f.message);
   finish_log(ex, ex.log.status ? ex.log.status : f.status);
+  // An HTTP/2 stream's body ends where the session closes unless told
+  // otherwise: a body without Content-Length would look complete.
+  client_.abort_response();
   return Step::close();
 }
 

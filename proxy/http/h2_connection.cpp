@@ -80,16 +80,13 @@ bool hop_by_hop(std::string_view name) {
 // One request stream.
 struct H2Stream {
   std::int32_t id = 0;
-  // The header block as decoded, until the request starts.
-  std::vector<std::pair<std::string, std::string>> fields;
-  std::size_t header_bytes = 0;
-  bool too_large = false;
-  std::string method, path;  // for the log line of a reply made here
   bool head_request = false;
 
   // The in-process pipe to the stream's session: the request head, then the
   // body (chunked when the client declared no length) one way, the
-  // HTTP/1.1 response the other.
+  // HTTP/1.1 response the other. The response body stays in the channel
+  // until nghttp2 takes it into DATA frames (at most kOutputLimit bytes:
+  // beyond that the session's writes wait).
   std::shared_ptr<net::Channel> channel;
   bool started = false;  // a session serves the stream
   std::optional<rules::ContentLengthCheck> length_check;
@@ -98,20 +95,25 @@ struct H2Stream {
   bool discard = false;       // no session takes the body: DATA is dropped
 
   // Session -> client.
-  std::string head;  // the response head being collected
+  std::string head;  // a response head that arrived in pieces
   bool head_done = false;
   bool no_body = false;
-  std::optional<std::uint64_t> remaining;  // Content-Length bytes still to come; none: until the session closes
-  std::string out;                         // body bytes waiting for the client's window
-  std::size_t out_offset = 0;
-  bool body_done = false;  // out holds the rest of the body
-  bool deferred = false;   // nghttp2 waits for body bytes
-  bool eof = false;        // the session's side is closed
+  std::optional<std::uint64_t> remaining;  // Content-Length bytes still to send; none: until the session closes
+  bool deferred = false;                   // nghttp2 waits for body bytes
+  bool failed = false;                     // the response was reset: nothing more is taken from the session
   bool response_complete = false;
   bool stopped = false;  // RST_STREAM NO_ERROR sent after the response
   bool closed = false;   // nghttp2 closed the stream
 
-  std::size_t buffered() const { return out.size() - out_offset; }
+  std::size_t buffered() const { return head_done && channel ? channel->output().size() : 0; }
+  // Every body byte is in the channel (or sent): what is there ends the response.
+  bool body_in() const {
+    return no_body || (remaining ? *remaining <= buffered() : channel && channel->closed_by_session());
+  }
+  // Every body byte has been taken into DATA frames.
+  bool body_sent() const {
+    return remaining ? *remaining == 0 : channel && channel->closed_by_session() && buffered() == 0;
+  }
 };
 
 class H2Connection : public std::enable_shared_from_this<H2Connection> {
@@ -146,13 +148,14 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   void begin_request(const std::shared_ptr<H2Stream>& st, bool end_stream);
   void end_request(H2Stream& st);
   void reset(H2Stream& st, std::uint32_t code);
-  bool start_session(const std::shared_ptr<H2Stream>& st, std::string head);
+  void open_channel(const std::shared_ptr<H2Stream>& st);
+  void start_session(const std::shared_ptr<H2Stream>& st);
   void local_reply(const std::shared_ptr<H2Stream>& st, const Failure& f);
+  std::string_view block_field(std::string_view name) const;
   void on_channel(H2Stream& st);
-  void top_up(H2Stream& st);
   void give_back(H2Stream& st, std::size_t data_bytes);
-  void on_response_bytes(H2Stream& st, std::string_view data);
-  void on_response_eof(H2Stream& st);
+  bool next_head(H2Stream& st);
+  void fail_response(H2Stream& st, std::string_view why);
   bool submit_head(H2Stream& st, std::string_view head);
 
   // nghttp2 callbacks.
@@ -177,6 +180,20 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   std::optional<rules::H2Verdict> abuse_;  // found in a callback; acted on after nghttp2 returns
   std::array<std::uint8_t, kReadSize> in_{};
   std::string out_;
+  // The header block being decoded. One at a time: a block's HEADERS and
+  // CONTINUATION frames arrive with no other frame between them (RFC 9113
+  // §4.3), so one buffer serves every stream, its capacity kept.
+  std::string block_;                                                 // names and values back to back
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> block_sizes_;  // each field's name and value length
+  std::int32_t block_stream_ = 0;
+  std::size_t block_bytes_ = 0;  // RFC 7541 size so far
+  bool block_too_large_ = false;
+  // Scratch reused stream after stream: the checked request, the head
+  // written for the session, the response head lowercased for nghttp2.
+  std::vector<rules::H2Field> views_;
+  rules::H2RequestView request_;
+  std::string scratch_;
+  std::vector<nghttp2_nv> nva_;
   bool reading_ = false, writing_ = false, flushing_ = false, ended_ = false;
   std::uint64_t requests_ = 0;
   std::uint64_t drain_key_ = 0;
@@ -269,7 +286,7 @@ void H2Connection::update_deadline() {
 
 bool H2Connection::owes_client() const {
   for (const auto& [id, st] : streams_)
-    if (st->head_done && !st->response_complete && (st->buffered() > 0 || st->body_done)) return true;
+    if (st->head_done && !st->response_complete && (st->buffered() > 0 || st->body_in())) return true;
   return false;
 }
 
@@ -432,64 +449,77 @@ void H2Connection::reset(H2Stream& st, std::uint32_t code) {
 // The header block is complete: check it, then hand the request to a session.
 void H2Connection::begin_request(const std::shared_ptr<H2Stream>& st, bool end_stream) {
   ++requests_;
-  if (st->too_large) {
-    local_reply(st, fail(core::Reason::header_too_large,
-                         "request headers larger than " + config::format_size(max_header_size_)));
-    return;
-  }
-  std::vector<rules::H2Field> views;
-  views.reserve(st->fields.size());
-  for (const auto& [n, v] : st->fields) views.emplace_back(n, v);
-  auto tr = rules::translate_h2_request(views, false, max_header_size_);
-  if (tr.refusal == rules::H2Refusal::protocol_error) {
-    worker_.metrics->http2_abuse(kMalformed);
-    spdlog::debug("{}: HTTP/2 stream {} refused: {}", conn_->peer_address_, st->id, tr.what);
+  if (block_stream_ != st->id) {  // not this stream's block (cannot happen: blocks are contiguous)
     reset(*st, NGHTTP2_PROTOCOL_ERROR);
     return;
   }
-  if (tr.refusal == rules::H2Refusal::header_list_too_large) {
+  if (block_too_large_) {
     local_reply(st, fail(core::Reason::header_too_large,
                          "request headers larger than " + config::format_size(max_header_size_)));
     return;
   }
-  const auto& r = tr.request;
-  st->fields.clear();
-  st->fields.shrink_to_fit();
+  views_.clear();
+  for (std::size_t at = 0; const auto& [n, v] : block_sizes_) {
+    const std::string_view f = std::string_view(block_).substr(at, n + v);
+    views_.emplace_back(f.substr(0, n), f.substr(n));
+    at += n + v;
+  }
+  const auto check = rules::check_h2_request(views_, false, max_header_size_, request_);
+  if (check.refusal == rules::H2Refusal::protocol_error) {
+    worker_.metrics->http2_abuse(kMalformed);
+    spdlog::debug("{}: HTTP/2 stream {} refused: {}", conn_->peer_address_, st->id, check.what);
+    reset(*st, NGHTTP2_PROTOCOL_ERROR);
+    return;
+  }
+  if (check.refusal == rules::H2Refusal::header_list_too_large) {
+    local_reply(st, fail(core::Reason::header_too_large,
+                         "request headers larger than " + config::format_size(max_header_size_)));
+    return;
+  }
+  const auto& r = request_;
   st->head_request = r.method == "HEAD";
   st->length_check.emplace(r.content_length);
   st->chunked = !end_stream && !r.content_length;
 
   // The request as HTTP/1.1, for the session to parse with its own rules.
   // Every name and value passed the translation: no CR, LF or NUL.
-  std::string head;
-  head.reserve(256);
+  std::string& head = scratch_;
+  head.clear();
   head.append(r.method).append(" ").append(r.target).append(" HTTP/1.1\r\nHost: ");
   head.append(rules::host_for_upstream(r)).append("\r\n");
   for (const auto& [n, v] : r.fields) {
     if (n == "host" || n == "content-length" || n == "te") continue;
     head.append(n).append(": ").append(v).append("\r\n");
   }
-  if (r.content_length)
-    head.append("Content-Length: ").append(std::to_string(*r.content_length)).append("\r\n");
-  else if (st->chunked)
+  if (r.content_length) {
+    char digits[24];
+    const int k = std::snprintf(digits, sizeof digits, "%llu", static_cast<unsigned long long>(*r.content_length));
+    head.append("Content-Length: ").append(digits, static_cast<std::size_t>(k)).append("\r\n");
+  } else if (st->chunked) {
     head.append("Transfer-Encoding: chunked\r\n");
+  }
   head.append("Connection: close\r\n\r\n");
-  if (!start_session(st, std::move(head))) return;
+  open_channel(st);
+  st->channel->push(head, 0);
+  start_session(st);
   if (end_stream) end_request(*st);
 }
 
-// A channel and a session on its other side, spawned on this worker.
-bool H2Connection::start_session(const std::shared_ptr<H2Stream>& st, std::string head) {
-  auto executor = client().get_executor();
-  st->channel = std::make_shared<net::Channel>(executor);
-  st->started = true;
-  // The channel's activity callback holds the stream and the connection;
-  // connection_close (stream closed, connection ended) lets go of both.
+// The stream's channel. Its activity callback holds the stream and the
+// connection; connection_close (stream closed, connection ended) lets go of
+// both.
+void H2Connection::open_channel(const std::shared_ptr<H2Stream>& st) {
+  st->channel = std::make_shared<net::Channel>(client().get_executor());
   st->channel->on_activity([self = shared_from_this(), st] {
     if (!self->ended_ && !st->closed) self->on_channel(*st);
   });
-  auto s = std::make_unique<Session>(net::Stream(tcp::socket(executor), st->channel), tcp::endpoint{}, conn_->listener_,
-                                     worker_);
+}
+
+// A session on the channel's other side, spawned on this worker.
+void H2Connection::start_session(const std::shared_ptr<H2Stream>& st) {
+  st->started = true;
+  auto s = std::make_unique<Session>(net::Stream(tcp::socket(client().get_executor()), st->channel), tcp::endpoint{},
+                                     conn_->listener_, worker_);
   s->peer_ip_ = conn_->peer_ip_;
   s->peer_address_ = conn_->peer_address_;
   s->tls_client_subject_ = conn_->tls_client_subject_;
@@ -503,19 +533,30 @@ bool H2Connection::start_session(const std::shared_ptr<H2Stream>& st, std::strin
       spdlog::error("HTTP/2 stream: request handling failed: {}", ex.what());
     }
   };
-  st->channel->push(head, 0);
   Session::spawn(std::move(s));
-  return true;
+}
+
+// A field of the header block just decoded, "" when absent (or past the
+// header list limit).
+std::string_view H2Connection::block_field(std::string_view name) const {
+  for (std::size_t at = 0; const auto& [n, v] : block_sizes_) {
+    if (std::string_view(block_).substr(at, n) == name) return std::string_view(block_).substr(at + n, v);
+    at += n + v;
+  }
+  return {};
 }
 
 // A reply made here (the header list was too large to hand on): rendered as
-// the session renders its replies, logged as it logs them.
+// the session renders its replies, logged as it logs them, and sent through
+// the stream's channel as a session's answer would be.
 void H2Connection::local_reply(const std::shared_ptr<H2Stream>& st, const Failure& f) {
   auto rt = worker_.runtime();
-  const std::string_view path = std::string_view(st->path).substr(0, st->path.find('?'));
+  const std::string_view method = block_field(":method").substr(0, 32);
+  const std::string_view target = block_field(":path").substr(0, 256);
+  const std::string_view path = target.substr(0, target.find('?'));
   ReplyOptions options;
   options.json = rules::wants_json({}, path);
-  options.head_request = st->method == "HEAD";
+  options.head_request = method == "HEAD";
   st->head_request = options.head_request;
   const auto& cfg = *rt->config;
   options.hsts = cfg.headers.hsts ? &*cfg.headers.hsts : nullptr;
@@ -523,8 +564,8 @@ void H2Connection::local_reply(const std::shared_ptr<H2Stream>& st, const Failur
   observe::AccessEntry e;
   e.time = std::chrono::system_clock::now();
   e.client = conn_->peer_address_;
-  e.method = st->method.substr(0, 32);
-  e.target = st->path.substr(0, 256);
+  e.method = method;
+  e.target = target;
   e.version = 20;
   e.status = f.status;
   e.reason = f.reason;
@@ -536,8 +577,8 @@ void H2Connection::local_reply(const std::shared_ptr<H2Stream>& st, const Failur
   spdlog::warn("{} {} {} -> {} {}: {}", e.client, e.method.empty() ? "-" : e.method, e.target.empty() ? "-" : e.target,
                f.status, core::log_word(f.reason), f.message);
   st->discard = true;
-  on_response_bytes(*st, out.bytes);
-  on_response_eof(*st);
+  open_channel(st);
+  st->channel->reply(out.bytes);
 }
 
 void H2Connection::end_request(H2Stream& st) {
@@ -560,97 +601,101 @@ void H2Connection::give_back(H2Stream& st, std::size_t data_bytes) {
 }
 
 // The session read, wrote or closed: the DATA it took goes back into the
-// client's window, its response moves on while little waits for the client.
+// client's window, its response head becomes HEADERS, its body waits in the
+// channel for nghttp2 (read_body) while the client's window allows.
 void H2Connection::on_channel(H2Stream& st) {
   give_back(st, st.channel->take_consumed_data());
-  while (!st.eof && st.buffered() < kResponseBuffered) {
-    const std::string_view out = st.channel->output();
-    if (out.empty()) break;
-    const std::size_t n = std::min(out.size(), kReadSize);
-    on_response_bytes(st, out.substr(0, n));
-    st.channel->take_output(n);
+  while (!st.head_done && !st.failed && next_head(st)) {
   }
-  if (!st.eof && st.channel->closed_by_session() && st.channel->output().empty()) on_response_eof(st);
+  if (!st.failed && st.channel->aborted_by_session()) {
+    // The session dropped the exchange after its response started (the
+    // upstream failed mid-body): reset, whatever the framing said.
+    fail_response(st, "the response was cut short");
+  } else if (!st.failed) {
+    const bool closed = st.channel->closed_by_session();
+    if (!st.head_done) {
+      // The session dropped the exchange before answering (a timeout, an
+      // upstream that failed before its head).
+      if (closed) fail_response(st, "no response");
+    } else if (st.no_body) {
+      st.channel->take_output(st.channel->output().size());  // nothing of it is sent
+    } else if (st.deferred && (st.buffered() > 0 || closed)) {
+      st.deferred = false;
+      nghttp2_session_resume_data(ng_, st.id);
+    }
+  }
   flush();
 }
 
-// Inside nghttp2's read callback: body bytes only (the head is out, no frame
-// is submitted from here); the end of the response is left to on_channel.
-void H2Connection::top_up(H2Stream& st) {
-  while (st.channel && !st.eof && !st.body_done && st.buffered() < kResponseBuffered) {
-    const std::string_view out = st.channel->output();
-    if (out.empty()) break;
-    const std::size_t n = std::min(out.size(), kReadSize);
-    on_response_bytes(st, out.substr(0, n));
-    st.channel->take_output(n);
-  }
+void H2Connection::fail_response(H2Stream& st, std::string_view why) {
+  spdlog::debug("{}: HTTP/2 stream {} reset: {}", conn_->peer_address_, st.id, why);
+  st.failed = true;
+  if (!st.response_complete) reset(st, NGHTTP2_INTERNAL_ERROR);
 }
 
-void H2Connection::on_response_bytes(H2Stream& st, std::string_view data) {
-  while (!st.head_done && !data.empty()) {
-    const std::size_t before = st.head.size();
-    st.head.append(data);
-    const auto end = st.head.find("\r\n\r\n", before >= 3 ? before - 3 : 0);
-    if (end == std::string::npos) {
-      if (st.head.size() > kMaxResponseHead) {
-        spdlog::warn("{}: HTTP/2 stream {} reset: response head over {} bytes", conn_->peer_address_, st.id,
-                     kMaxResponseHead);
-        st.eof = true;
-        reset(st, NGHTTP2_INTERNAL_ERROR);
-      }
-      return;
+// One response head at the start of the channel's output (airgate's own
+// writing: an informational one, 100 Continue, or the final one), taken out
+// of the channel and submitted. False when none is complete yet.
+bool H2Connection::next_head(H2Stream& st) {
+  const std::string_view out = st.channel->output();
+  if (out.empty()) return false;
+  if (st.head.empty()) {
+    if (const auto end = out.find("\r\n\r\n"); end != std::string_view::npos) {
+      const bool ok = submit_head(st, out.substr(0, end + 4));  // copies what it keeps
+      st.channel->take_output(end + 4);
+      return ok;
     }
-    const std::size_t head_len = end + 4;
-    data = data.substr(head_len - before);
-    const std::string head = st.head.substr(0, head_len);
-    st.head.clear();
-    if (!submit_head(st, head)) return;
   }
-  if (st.no_body || st.body_done || data.empty()) return;
-  if (st.remaining) {
-    const auto n = std::min<std::uint64_t>(*st.remaining, data.size());
-    data = data.substr(0, n);
-    *st.remaining -= n;
-    if (*st.remaining == 0) st.body_done = true;
-  }
-  if (st.out_offset > 0 && st.out_offset >= st.out.size() / 2) {
-    st.out.erase(0, st.out_offset);
-    st.out_offset = 0;
-  }
-  st.out.append(data);
-  if (st.deferred) {
-    st.deferred = false;
-    nghttp2_session_resume_data(ng_, st.id);
-  }
-}
-
-// One HTTP/1.1 response head from the session (airgate's own writing):
-// an informational one (100 Continue) or the final one.
-bool H2Connection::submit_head(H2Stream& st, std::string_view head) {
-  const auto line_end = head.find("\r\n");
-  int status = 0;
-  if (head.size() >= 12 && head.substr(0, 5) == "HTTP/") {
-    for (std::size_t i = 9; i < 12; ++i) status = status * 10 + (head[i] - '0');
-  }
-  if (status < 100 || status > 599) {
-    spdlog::warn("{}: HTTP/2 stream {} reset: the response has no valid status line", conn_->peer_address_, st.id);
-    st.eof = true;
-    reset(st, NGHTTP2_INTERNAL_ERROR);
+  // A head in pieces is collected apart, so the channel has room for the rest.
+  const std::size_t before = st.head.size();
+  st.head.append(out);
+  const auto end = st.head.find("\r\n\r\n", before >= 3 ? before - 3 : 0);
+  if (end == std::string::npos) {
+    st.channel->take_output(out.size());
+    if (st.head.size() > kMaxResponseHead) fail_response(st, "response head too large");
     return false;
   }
-  const std::string status_text = std::to_string(status);
-  std::vector<std::string> names;
-  std::vector<std::string_view> values;
+  st.channel->take_output(end + 4 - before);
+  st.head.resize(end + 4);
+  const bool ok = submit_head(st, st.head);
+  st.head.clear();
+  return ok;
+}
+
+// A response head as HTTP/2 HEADERS: status, names lowercased, hop-by-hop
+// fields dropped. Parsed in a copy (scratch_), lowercased in place, so
+// nothing is allocated once the buffers have grown; nghttp2 copies the list.
+bool H2Connection::submit_head(H2Stream& st, std::string_view text) {
+  int status = 0;
+  if (text.size() >= 12 && text.substr(0, 5) == "HTTP/") {
+    for (std::size_t i = 9; i < 12; ++i) status = status * 10 + (text[i] - '0');
+  }
+  if (status < 100 || status > 599) {
+    fail_response(st, "the response has no valid status line");
+    return false;
+  }
+  scratch_.assign(text);
+  const std::string_view head = scratch_;
+  char status_text[3] = {head[9], head[10], head[11]};
+  nva_.clear();
+  auto nv = [](std::string_view n, std::string_view v) {
+    return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(n.data())),
+                      reinterpret_cast<std::uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
+                      NGHTTP2_NV_FLAG_NONE};
+  };
+  nva_.push_back(nv(":status", std::string_view(status_text, 3)));
   std::optional<std::uint64_t> length;
-  for (std::size_t at = line_end + 2; at < head.size();) {
+  for (std::size_t at = head.find("\r\n") + 2; at < head.size();) {
     const auto eol = head.find("\r\n", at);
     if (eol == std::string_view::npos || eol == at) break;
     const std::string_view line = head.substr(at, eol - at);
+    const std::size_t line_at = at;
     at = eol + 2;
     const auto colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) continue;
-    std::string name(line.substr(0, colon));
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    for (std::size_t i = line_at; i < line_at + colon; ++i)
+      scratch_[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(scratch_[i])));
+    const std::string_view name = line.substr(0, colon);
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
@@ -660,75 +705,56 @@ bool H2Connection::submit_head(H2Stream& st, std::string_view head) {
       for (char c : value) v = v * 10 + static_cast<std::uint64_t>(c - '0');
       length = v;
     }
-    names.push_back(std::move(name));
-    values.push_back(value);
+    nva_.push_back(nv(name, value));
   }
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(names.size() + 1);
-  auto nv = [](std::string_view n, std::string_view v) {
-    return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(n.data())),
-                      reinterpret_cast<std::uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
-                      NGHTTP2_NV_FLAG_NONE};
-  };
-  nva.push_back(nv(":status", status_text));
-  for (std::size_t i = 0; i < names.size(); ++i) nva.push_back(nv(names[i], values[i]));
 
   if (status < 200) {
     // 100 Continue (the session answers Expect after access and limits) and
     // 103; a 101 never comes (no upgrade over HTTP/2).
-    if (status != 101) nghttp2_submit_headers(ng_, NGHTTP2_FLAG_NONE, st.id, nullptr, nva.data(), nva.size(), nullptr);
+    if (status != 101)
+      nghttp2_submit_headers(ng_, NGHTTP2_FLAG_NONE, st.id, nullptr, nva_.data(), nva_.size(), nullptr);
     return true;
   }
   st.head_done = true;
   st.no_body = st.head_request || status == 204 || status == 304 || (length && *length == 0);
   st.remaining = length;
   if (st.no_body) {
-    st.body_done = true;
-    nghttp2_submit_response(ng_, st.id, nva.data(), nva.size(), nullptr);
+    nghttp2_submit_response(ng_, st.id, nva_.data(), nva_.size(), nullptr);
     return true;
   }
   nghttp2_data_provider provider{};
   provider.source.ptr = &st;
   provider.read_callback = read_body;
-  nghttp2_submit_response(ng_, st.id, nva.data(), nva.size(), &provider);
+  nghttp2_submit_response(ng_, st.id, nva_.data(), nva_.size(), &provider);
   return true;
 }
 
-// The session closed its side: the response is complete when its length was
-// reached or it had none (then it ends here); anything else was cut short.
-void H2Connection::on_response_eof(H2Stream& st) {
-  st.eof = true;
-  if (st.head_done && (!st.remaining || *st.remaining == 0 || st.no_body)) {
-    st.body_done = true;
-    if (st.deferred) {
-      st.deferred = false;
-      nghttp2_session_resume_data(ng_, st.id);
-    }
-    return;
-  }
-  // No response, or a body shorter than announced: the session dropped the
-  // exchange (an upstream that failed mid-response, a timeout).
-  if (!st.response_complete) reset(st, NGHTTP2_INTERNAL_ERROR);
-}
-
-ssize_t H2Connection::read_body(nghttp2_session*, std::int32_t id, std::uint8_t* buf, std::size_t length,
-                                std::uint32_t* flags, nghttp2_data_source* source, void* user) {
-  auto& self = *static_cast<H2Connection*>(user);
+// nghttp2 wants body bytes for DATA: straight from the channel. Taking them
+// makes room there, so the session's waiting write moves on.
+ssize_t H2Connection::read_body(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t length,
+                                std::uint32_t* flags, nghttp2_data_source* source, void*) {
   auto& st = *static_cast<H2Stream*>(source->ptr);
-  const std::size_t n = std::min(length, st.buffered());
-  if (n == 0 && !st.body_done) {
+  const std::string_view out = st.channel->output();
+  std::size_t n = std::min(length, out.size());
+  if (st.remaining) n = static_cast<std::size_t>(std::min<std::uint64_t>(n, *st.remaining));
+  if (st.channel->aborted_by_session()) {
+    st.failed = true;
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // RST_STREAM INTERNAL_ERROR
+  }
+  if (n == 0 && !st.body_sent()) {
+    // The session closed before the announced length: cut short, never an
+    // END_STREAM that would make it look complete (RST_STREAM INTERNAL_ERROR).
+    if (st.channel->closed_by_session()) {
+      st.failed = true;
+      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    }
     st.deferred = true;
     return NGHTTP2_ERR_DEFERRED;
   }
-  std::memcpy(buf, st.out.data() + st.out_offset, n);
-  st.out_offset += n;
-  if (st.out_offset == st.out.size()) {
-    st.out.clear();
-    st.out_offset = 0;
-  }
-  if (st.body_done && st.buffered() == 0) *flags |= NGHTTP2_DATA_FLAG_EOF;
-  // Room again: the session's next bytes (and its waiting write) move on.
-  if (st.buffered() < kResponseBuffered) self.top_up(st);
+  std::memcpy(buf, out.data(), n);
+  st.channel->take_output(n);
+  if (st.remaining) *st.remaining -= n;
+  if (st.body_sent()) *flags |= NGHTTP2_DATA_FLAG_EOF;
   return static_cast<ssize_t>(n);
 }
 
@@ -758,6 +784,11 @@ int H2Connection::on_begin_headers(nghttp2_session* ng, const nghttp2_frame* fra
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   auto st = std::make_shared<H2Stream>();
   st->id = frame->hd.stream_id;
+  self.block_.clear();
+  self.block_sizes_.clear();
+  self.block_stream_ = st->id;
+  self.block_bytes_ = 0;
+  self.block_too_large_ = false;
   nghttp2_session_set_stream_user_data(ng, st->id, st.get());
   self.streams_.emplace(st->id, std::move(st));
   self.update_deadline();
@@ -772,20 +803,17 @@ int H2Connection::on_header(nghttp2_session* ng, const nghttp2_frame* frame, con
                             void* user) {
   auto& self = *static_cast<H2Connection*>(user);
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-  auto* st = static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id));
-  if (!st) return 0;
-  const std::string_view n(reinterpret_cast<const char*>(name), namelen);
-  const std::string_view v(reinterpret_cast<const char*>(value), valuelen);
-  st->header_bytes += namelen + valuelen + rules::kH2FieldOverhead;
-  if (n == ":method" && st->method.empty()) st->method = v.substr(0, 32);
-  if (n == ":path" && st->path.empty()) st->path = v.substr(0, 1024);
-  if (st->too_large) return 0;
-  if (st->header_bytes > self.max_header_size_) {
-    st->too_large = true;
-    st->fields.clear();
+  if (frame->hd.stream_id != self.block_stream_ || !nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id))
+    return 0;
+  self.block_bytes_ += namelen + valuelen + rules::kH2FieldOverhead;
+  if (self.block_too_large_) return 0;
+  if (self.block_bytes_ > self.max_header_size_) {
+    self.block_too_large_ = true;  // what came before stays for the log line (:method, :path)
     return 0;
   }
-  st->fields.emplace_back(n, v);
+  self.block_.append(reinterpret_cast<const char*>(name), namelen);
+  self.block_.append(reinterpret_cast<const char*>(value), valuelen);
+  self.block_sizes_.emplace_back(static_cast<std::uint32_t>(namelen), static_cast<std::uint32_t>(valuelen));
   return 0;
 }
 

@@ -15,9 +15,11 @@ std::size_t Channel::session_read(void* data, std::size_t size) {
     in_offset_ = 0;
   }
   in_read_total_ += n;
-  while (!marks_.empty() && marks_.front().end <= in_read_total_) {
-    consumed_data_ += marks_.front().data_bytes;
-    marks_.pop_front();
+  while (marks_head_ < marks_.size() && marks_[marks_head_].end <= in_read_total_)
+    consumed_data_ += marks_[marks_head_++].data_bytes;
+  if (marks_head_ == marks_.size() || (marks_head_ >= 64 && 2 * marks_head_ >= marks_.size())) {
+    marks_.erase(marks_.begin(), marks_.begin() + static_cast<std::ptrdiff_t>(marks_head_));  // a long upload
+    marks_head_ = 0;
   }
   activity();
   return n;
@@ -30,17 +32,28 @@ std::size_t Channel::session_write(const void* data, std::size_t size) {
     out_.clear();
     out_offset_ = 0;
   }
+  if (out_.capacity() < kFirstOutput) out_.reserve(kFirstOutput);  // a head and a small body in one allocation
   out_.append(static_cast<const char*>(data), n);
   activity();
   return n;
+}
+
+void Channel::reply(std::string_view bytes) {
+  out_.append(bytes);
+  session_close();
+}
+
+void Channel::give_back_marks() {
+  for (std::size_t i = marks_head_; i < marks_.size(); ++i) consumed_data_ += marks_[i].data_bytes;
+  marks_.clear();
+  marks_head_ = 0;
 }
 
 void Channel::session_close() {
   if (session_closed_) return;
   session_closed_ = true;
   // What the session did not read is given back all the same.
-  for (const auto& m : marks_) consumed_data_ += m.data_bytes;
-  marks_.clear();
+  give_back_marks();
   in_.clear();
   in_offset_ = 0;
   activity();
@@ -90,8 +103,7 @@ void Channel::connection_close() {
   connection_closed_ = true;
   on_activity_ = nullptr;
   // DATA the session will never read goes back to the connection's window.
-  for (const auto& m : marks_) consumed_data_ += m.data_bytes;
-  marks_.clear();
+  give_back_marks();
   wake_all();
 }
 

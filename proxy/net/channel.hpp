@@ -15,11 +15,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace airgate::net {
 
@@ -47,6 +47,9 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // The connection ended the stream (the client reset it or left).
   bool ended_by_connection() const { return connection_closed_; }
   bool closed_by_session() const { return session_closed_; }
+  // The session gave up mid-response: what it wrote is incomplete.
+  void session_abort() { session_aborted_ = true; }
+  bool aborted_by_session() const { return session_aborted_; }
   void session_close();
   // Parks the session's pending read (or write); woken by the connection's
   // next push (take) or close, or by wake_all (its deadline passed).
@@ -62,12 +65,17 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // The response bytes the session wrote and the connection has not taken.
   std::string_view output() const { return std::string_view(out_).substr(out_offset_); }
   void take_output(std::size_t n);
+  // An answer made by the connection itself (no session on the other side):
+  // the whole of `bytes` as the response, then the session's side closed.
+  void reply(std::string_view bytes);
   void connection_close();
   // Called (posted, once per burst) when the session read, wrote or closed.
   void on_activity(std::function<void()> f) { on_activity_ = std::move(f); }
 
  private:
   void activity();
+  void give_back_marks();
+  static constexpr std::size_t kFirstOutput = 2048;
 
   boost::asio::any_io_executor executor_;
   std::string in_;
@@ -78,11 +86,13 @@ class Channel : public std::enable_shared_from_this<Channel> {
     std::uint64_t end;       // in_pushed_total_ after the push
     std::size_t data_bytes;  // DATA payload in it
   };
-  std::deque<Mark> marks_;
+  std::vector<Mark> marks_;  // in order; the first marks_head_ are consumed
+  std::size_t marks_head_ = 0;
   std::size_t consumed_data_ = 0;
   std::string out_;
   std::size_t out_offset_ = 0;
   bool session_closed_ = false;
+  bool session_aborted_ = false;
   bool connection_closed_ = false;
   bool activity_posted_ = false;
   std::unique_ptr<ChannelWaiter> reader_, writer_;

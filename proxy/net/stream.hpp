@@ -276,6 +276,13 @@ class Stream {
   }
   tcp::socket& socket() { return s_->socket; }
   SSL* ssl() { return s_->ssl; }
+  // The exchange failed after its response started: a channel tells its
+  // connection that what was written is incomplete, whatever its framing
+  // said (the stream is reset); a socket has nothing to tell (closing it
+  // says it). Then close() as usual.
+  void abort_response() {
+    if (s_->channel) s_->channel->session_abort();
+  }
   executor_type get_executor() { return s_->socket.get_executor(); }
 
   // The deadline of the operations pending now and started from now on.

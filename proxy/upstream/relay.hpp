@@ -49,7 +49,11 @@ class FlatBufferPool {
  public:
   using Buffer = boost::beast::flat_buffer;
   static constexpr std::size_t kReserve = 16 * 1024;
-  static constexpr std::size_t kKeep = 64;
+  // Every exchange takes one (the upstream response head is read into it),
+  // so the spares cover as many exchanges at once as HTTP/2 brings (a few
+  // connections with up to 100 streams each) before malloc sees 16 KiB
+  // blocks per request; at most 256 x 16-64 KiB stay held per worker.
+  static constexpr std::size_t kKeep = 256;
   Buffer take() {
     if (spare_.empty()) {
       Buffer b;
@@ -72,22 +76,33 @@ class FlatBufferPool {
   std::vector<Buffer> spare_;
 };
 
-// A buffer taken from one of the pools above for one exchange and given back
-// when the exchange is done with it.
+// A buffer taken from one of the pools above for one exchange, on its first
+// use (a small response that came with its head never needs the relay
+// buffer), and given back when the exchange is done with it.
 template <class Pool>
 class Pooled {
  public:
-  explicit Pooled(Pool& pool) : pool_(pool), buffer_(pool.take()) {}
-  ~Pooled() { pool_.give(std::move(buffer_)); }
+  explicit Pooled(Pool& pool) : pool_(pool) {}
+  ~Pooled() {
+    if (taken_) pool_.give(std::move(buffer_));
+  }
   Pooled(const Pooled&) = delete;
   Pooled& operator=(const Pooled&) = delete;
 
-  typename Pool::Buffer& operator*() { return buffer_; }
-  typename Pool::Buffer* operator->() { return &buffer_; }
+  typename Pool::Buffer& operator*() { return get(); }
+  typename Pool::Buffer* operator->() { return &get(); }
 
  private:
+  typename Pool::Buffer& get() {
+    if (!taken_) {
+      buffer_ = pool_.take();
+      taken_ = true;
+    }
+    return buffer_;
+  }
   Pool& pool_;
-  typename Pool::Buffer buffer_;
+  typename Pool::Buffer buffer_{};
+  bool taken_ = false;
 };
 
 // The fixed relay buffer (BufferPool::kSize bytes) and the upstream read buffer.

@@ -801,6 +801,24 @@ class LifecycleTest(H2Base):
             status, version, body[:200]))
         self.assertLess(time.monotonic() - t0, 3.0, "504 came only after the upstream answered")
 
+    def test_response_cut_short_is_reset_never_complete(self):
+        # An upstream that fails mid-body (closes early with a Content-Length
+        # or in a chunked body, or stalls past read_timeout): the stream ends
+        # with RST_STREAM, never with an END_STREAM that makes the body look
+        # complete; the connection serves the next stream.
+        up = self.start_upstream()
+        ag = self.start_airgate(self.config(up, upstream={"read_timeout": "1s"}))
+        c = self.h2(ag)
+        for path in ("/close-mid-body?mode=length", "/close-mid-body?mode=chunked", "/stall-body?seconds=5&len=1000"):
+            st = c.get(path, timeout=10)
+            self.assertTrue(st.done, "%s: %s" % (path, st.describe()))
+            if st.status in (502, 504):
+                continue  # failed before the head: an answer of its own
+            self.assertEqual(st.status, 200, "%s: %s" % (path, st.describe()))
+            self.assertIsNotNone(st.reset, "%s: a cut-short body ended as if complete: %s" % (path, st.describe()))
+            self.assertEqual(st.reset, 2, "%s: expected INTERNAL_ERROR: %s" % (path, st.describe()))
+        self.assertStatus(c.get("/echo?after=1"), 200, "GET after the cut-short responses", ag)
+
 
 # --------------------------------------------------------------------------
 

@@ -80,15 +80,26 @@ std::optional<std::uint64_t> parse_length(std::string_view digits) {
 // recording the refusal, so the first problem found is the one reported.
 class Translator {
  public:
+  explicit Translator(H2RequestView& out) : out_(out) {
+    out_.fields.clear();
+    out_.cookie.clear();
+    out_.content_length.reset();
+    out_.te_trailers = false;
+    out_.method = out_.target = out_.authority = out_.scheme = {};
+  }
   bool field(std::string_view name, std::string_view value);
   bool finish(bool connect);
-  H2Translation out;
+  H2Check check;
 
  private:
   bool refuse(std::string what) {
-    out.refusal = H2Refusal::protocol_error;
-    out.what = std::move(what);
+    check.refusal = H2Refusal::protocol_error;
+    check.what = std::move(what);
     return false;
+  }
+  // Which field a refusal names (only built for a refusal).
+  static std::string where(std::string_view name) {
+    return (name[0] == ':' ? "pseudo-header " : "field ") + shown(name);
   }
   bool pseudo(std::string_view name, std::string_view value);
   bool regular(std::string_view name, std::string_view value);
@@ -97,21 +108,21 @@ class Translator {
   bool check_target();
   bool check_authority();
 
+  H2RequestView& out_;
   bool regular_seen_ = false;
   std::optional<std::string_view> method_, scheme_, path_, authority_, host_, length_text_;
-  std::size_t cookie_at_ = std::string::npos;  // index of the joined cookie field
+  std::size_t cookie_at_ = std::string::npos;  // index of the (joined) cookie field
+  bool cookie_joined_ = false;                 // out_.cookie holds it
 };
 
 bool Translator::field(std::string_view name, std::string_view value) {
   if (name.empty()) return refuse("empty field name");
   if (has_cr_lf_nul(name)) return refuse("field name " + shown(name) + " contains CR, LF or NUL");
-  const bool is_pseudo = name[0] == ':';
-  const std::string where = (is_pseudo ? "pseudo-header " : "field ") + shown(name);
-  if (has_cr_lf_nul(value)) return refuse(where + ": value contains CR, LF or NUL");
+  if (has_cr_lf_nul(value)) return refuse(where(name) + ": value contains CR, LF or NUL");
   // RFC 9113 §8.2.1: HTTP/1.1 parsers trim these, HTTP/2 does not, so the
   // two sides could disagree on the value.
-  if (has_outer_whitespace(value)) return refuse(where + ": value has leading or trailing whitespace");
-  return is_pseudo ? pseudo(name, value) : regular(name, value);
+  if (has_outer_whitespace(value)) return refuse(where(name) + ": value has leading or trailing whitespace");
+  return name[0] == ':' ? pseudo(name, value) : regular(name, value);
 }
 
 bool Translator::pseudo(std::string_view name, std::string_view value) {
@@ -154,7 +165,7 @@ bool Translator::content_length(std::string_view value) {
   const auto n = parse_length(value);
   if (!n) return refuse("field content-length: " + shown(value) + " is too large");
   length_text_ = value;
-  out.request.content_length = n;
+  out_.content_length = n;
   return true;
 }
 
@@ -164,7 +175,7 @@ bool Translator::regular(std::string_view name, std::string_view value) {
   if (name == "te") {
     // RFC 9113 §8.2.2: "trailers" is the one TE value allowed.
     if (!core::iequals(value, "trailers")) return refuse("field te: only \"trailers\" is allowed, not " + shown(value));
-    out.request.te_trailers = true;
+    out_.te_trailers = true;
   } else if (name == "content-length") {
     if (!content_length(value)) return false;
   } else if (name == "host") {
@@ -172,15 +183,19 @@ bool Translator::regular(std::string_view name, std::string_view value) {
     if (value.empty() || !valid_host(value)) return refuse("field host: " + shown(value) + " is not a host[:port]");
     host_ = value;
   }
-  auto& fields = out.request.fields;
+  auto& fields = out_.fields;
   if (name == "cookie") {
     // RFC 9113 §8.2.3: a client may split Cookie into one field per cookie
     // for better compression; HTTP/1.1 allows only one Cookie line.
     if (cookie_at_ != std::string::npos) {
       // An empty crumb adds nothing; joined, it would leave a "; " at an end,
-      // whitespace that an HTTP/1.1 parser trims.
-      std::string& joined = fields[cookie_at_].second;
-      if (!value.empty()) joined.append(joined.empty() ? "" : "; ").append(value);
+      // whitespace that an HTTP/1.1 parser trims. The field's view is pointed
+      // at the joined value in finish(), once it stops growing.
+      if (!cookie_joined_) {
+        out_.cookie.assign(fields[cookie_at_].second);
+        cookie_joined_ = true;
+      }
+      if (!value.empty()) out_.cookie.append(out_.cookie.empty() ? "" : "; ").append(value);
       return true;
     }
     cookie_at_ = fields.size();
@@ -229,41 +244,68 @@ bool Translator::finish(bool connect) {
   if (!valid_token(*method_)) return refuse("pseudo-header :method: " + shown(*method_) + " is not a token");
   if (!valid_scheme(*scheme_)) return refuse("pseudo-header :scheme: " + shown(*scheme_) + " is not a scheme");
   if (!check_target() || !check_authority()) return false;
-  auto& r = out.request;
-  r.method = *method_;
-  r.scheme = *scheme_;
-  r.target = *path_;
-  if (authority_) r.authority = *authority_;
+  out_.method = *method_;
+  out_.scheme = *scheme_;
+  out_.target = *path_;
+  if (authority_) out_.authority = *authority_;
+  if (cookie_joined_) out_.fields[cookie_at_].second = out_.cookie;
   return true;
 }
 
 }  // namespace
 
-H2Translation translate_h2_request(std::span<const H2Field> fields, bool connect, std::size_t max_header_list_size) {
+H2Check check_h2_request(std::span<const H2Field> fields, bool connect, std::size_t max_header_list_size,
+                         H2RequestView& out) {
   // The size first: an oversized list is answered 431 whatever else is in it.
   std::size_t total = 0;
   for (const auto& [name, value] : fields) {
     total += name.size() + value.size() + kH2FieldOverhead;
     if (total > max_header_list_size) {
-      H2Translation t;
-      t.refusal = H2Refusal::header_list_too_large;
-      t.what = "header list larger than " + std::to_string(max_header_list_size) + " bytes (at field " + shown(name) +
+      H2Check c;
+      c.refusal = H2Refusal::header_list_too_large;
+      c.what = "header list larger than " + std::to_string(max_header_list_size) + " bytes (at field " + shown(name) +
                ")";
-      return t;
+      return c;
     }
   }
-  Translator tr;
+  Translator tr(out);
   bool ok = true;
   for (const auto& [name, value] : fields) {
     ok = tr.field(name, value);
     if (!ok) break;
   }
-  // A refused request carries nothing half-translated.
-  if (!ok || !tr.finish(connect)) tr.out.request = {};
-  return std::move(tr.out);
+  if (ok) tr.finish(connect);
+  return std::move(tr.check);
+}
+
+H2Translation translate_h2_request(std::span<const H2Field> fields, bool connect, std::size_t max_header_list_size) {
+  H2RequestView v;
+  H2Check c = check_h2_request(fields, connect, max_header_list_size, v);
+  H2Translation t;
+  t.refusal = c.refusal;
+  t.what = std::move(c.what);
+  if (!t.ok()) return t;  // a refused request carries nothing half-translated
+  auto& r = t.request;
+  r.method = v.method;
+  r.target = v.target;
+  r.authority = v.authority;
+  r.scheme = v.scheme;
+  r.fields.reserve(v.fields.size());
+  for (const auto& [name, value] : v.fields) r.fields.emplace_back(name, value);
+  r.content_length = v.content_length;
+  r.te_trailers = v.te_trailers;
+  return t;
 }
 
 std::string host_for_upstream(const H2Request& r) {
+  if (!r.authority.empty()) return r.authority;
+  for (const auto& [name, value] : r.fields) {
+    if (name == "host") return value;
+  }
+  return {};
+}
+
+std::string_view host_for_upstream(const H2RequestView& r) {
   if (!r.authority.empty()) return r.authority;
   for (const auto& [name, value] : r.fields) {
     if (name == "host") return value;

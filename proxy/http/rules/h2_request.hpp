@@ -62,9 +62,29 @@ struct H2Translation {
 // `max_header_list_size`: the limit for the RFC 7541 size of the whole list.
 H2Translation translate_h2_request(std::span<const H2Field> fields, bool connect, std::size_t max_header_list_size);
 
+// The same rules without copying (the connection's path, once per stream):
+// the request as views into `fields` (the joined cookie into `cookie`), valid
+// while `fields` and `out` are. `out` is reused stream after stream, so its
+// vector and string keep their capacity.
+struct H2RequestView {
+  std::string_view method, target, authority, scheme;
+  std::vector<H2Field> fields;  // as in H2Request
+  std::string cookie;           // the cookie fields joined, when there were several
+  std::optional<std::uint64_t> content_length;
+  bool te_trailers = false;
+};
+struct H2Check {
+  H2Refusal refusal = H2Refusal::none;
+  std::string what;
+  bool ok() const { return refusal == H2Refusal::none; }
+};
+H2Check check_h2_request(std::span<const H2Field> fields, bool connect, std::size_t max_header_list_size,
+                         H2RequestView& out);
+
 // The Host value for the upstream: :authority when present (RFC 9113 §8.3.1
 // has it replace Host), else the host field.
 std::string host_for_upstream(const H2Request& r);
+std::string_view host_for_upstream(const H2RequestView& r);
 
 // RFC 9113 §8.1.1: the DATA of a request with a Content-Length must add up to
 // exactly that length, or the request is malformed (stream error). Without a

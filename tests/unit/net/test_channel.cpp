@@ -154,3 +154,41 @@ TEST_CASE("net::Channel: the session closing is seen by the connection, unread D
   p.channel->push("more", 4);  // after the session left: given back at once
   CHECK(p.channel->take_consumed_data() == 4);
 }
+
+TEST_CASE("net::Channel: a long upload's DATA is reported exactly, read piece by piece", "[net][channel]") {
+  asio::io_context io;
+  Channel c(io.get_executor());
+  // 1,000 DATA frames of 10 bytes, each with 3 bytes of framing around it,
+  // read in 7-byte pieces that never line up with the frames: what is
+  // reported is the DATA fully read, no byte twice, none lost.
+  std::size_t pushed = 0, reported = 0, read = 0;
+  char buf[7];
+  for (int i = 0; i < 1000; ++i) {
+    c.push("xx\n", 0);
+    c.push("0123456789", 10);
+    pushed += 13;
+    while (read + 7 + 13 * 3 <= pushed) read += c.session_read(buf, sizeof buf);  // stays behind the pushes
+    reported += c.take_consumed_data();
+    CHECK(reported <= read);
+  }
+  while (std::size_t n = c.session_read(buf, sizeof buf)) read += n;
+  reported += c.take_consumed_data();
+  CHECK(read == pushed);
+  CHECK(reported == 10000);
+  // What is pushed after the session closed is given back at once.
+  c.session_close();
+  c.push("late", 4);
+  CHECK(c.take_consumed_data() == 4);
+}
+
+TEST_CASE("net::Channel: an aborted response is told apart from a closed one", "[net][channel]") {
+  asio::io_context io;
+  Channel c(io.get_executor());
+  CHECK(c.session_write("HTTP/1.1 200 OK\r\n\r\npart", 23) == 23);
+  CHECK_FALSE(c.aborted_by_session());
+  c.session_abort();
+  c.session_close();
+  CHECK(c.aborted_by_session());
+  CHECK(c.closed_by_session());
+  CHECK(c.output() == "HTTP/1.1 200 OK\r\n\r\npart");  // the connection decides what becomes of it
+}
