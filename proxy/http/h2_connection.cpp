@@ -168,6 +168,8 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
                            std::size_t len, void* user);
   static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user);
   static int on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t code, void* user);
+  static int on_invalid_frame(nghttp2_session*, const nghttp2_frame* frame, int lib_error, void* user);
+  void count_protocol_error();
   static ssize_t read_body(nghttp2_session*, std::int32_t id, std::uint8_t* buf, std::size_t length,
                            std::uint32_t* flags, nghttp2_data_source* source, void* user);
   int control_frame(rules::H2ControlFrame f);
@@ -195,6 +197,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   std::string scratch_;
   std::vector<nghttp2_nv> nva_;
   bool reading_ = false, writing_ = false, flushing_ = false, ended_ = false;
+  bool protocol_error_counted_ = false;
   std::uint64_t requests_ = 0;
   std::uint64_t drain_key_ = 0;
   // Idle: GOAWAY once no stream has been open for the idle timeout (reads of
@@ -231,6 +234,7 @@ void H2Connection::start() {
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
     nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+    nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid_frame);
     nghttp2_option* opt = nullptr;
     nghttp2_option_new(&opt);
     // The window follows what the sessions consume, not what arrived.
@@ -352,7 +356,7 @@ void H2Connection::receive(std::size_t n) {
       end("flood");
       return;
     }
-    worker_.metrics->http2_abuse(kProtocolError);
+    count_protocol_error();
     if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
       end("not HTTP/2");
       return;
@@ -904,6 +908,15 @@ int H2Connection::on_data_chunk(nghttp2_session*, std::uint8_t, std::int32_t id,
 // reset arrives before it sent any of the body.
 int H2Connection::on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user) {
   auto& self = *static_cast<H2Connection*>(user);
+  // A GOAWAY with an error that airgate did not send for abuse: libnghttp2
+  // ended the connection for a frame that broke the protocol (some, like
+  // DATA on stream 0, reach no other callback).
+  if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR &&
+      frame->goaway.error_code != NGHTTP2_ENHANCE_YOUR_CALM) {
+    spdlog::debug("{}: HTTP/2 connection error: GOAWAY {}", self.conn_->peer_address_,
+                  nghttp2_http2_strerror(frame->goaway.error_code));
+    self.count_protocol_error();
+  }
   if (frame->hd.type == NGHTTP2_DATA) {
     if (self.owed_since_) self.owed_since_ = std::chrono::steady_clock::now();  // progress
     self.window_update_credit_ = std::min<std::size_t>(self.window_update_credit_ + 2, 2000);
@@ -926,6 +939,33 @@ void H2Connection::stop_body_later(const std::shared_ptr<H2Stream>& st) {
     self->reset(*st, NGHTTP2_NO_ERROR);
     self->flush();
   });
+}
+
+// A frame libnghttp2 refused itself (its HTTP messaging rules run before
+// airgate's: uppercase names, connection-specific fields, missing or repeated
+// pseudo-headers, a content-length the DATA does not match; or a frame that
+// breaks the protocol). It resets the stream or ends the connection; this
+// counts it as airgate's own refusals are counted.
+int H2Connection::on_invalid_frame(nghttp2_session*, const nghttp2_frame* frame, int lib_error, void* user) {
+  auto& self = *static_cast<H2Connection*>(user);
+  const bool messaging = lib_error == NGHTTP2_ERR_HTTP_HEADER || lib_error == NGHTTP2_ERR_HTTP_MESSAGING;
+  spdlog::debug("{}: HTTP/2 frame (type {}, stream {}) refused: {}", self.conn_->peer_address_, frame->hd.type,
+                frame->hd.stream_id, nghttp2_strerror(lib_error));
+  if (messaging && frame->hd.type == NGHTTP2_HEADERS)
+    self.worker_.metrics->http2_abuse(kMalformed);
+  else if (messaging && frame->hd.type == NGHTTP2_DATA)
+    self.worker_.metrics->http2_abuse(kContentLengthMismatch);
+  else
+    self.count_protocol_error();
+  return 0;
+}
+
+// Once per connection: one broken connection is one protocol error, however
+// many places report it.
+void H2Connection::count_protocol_error() {
+  if (protocol_error_counted_) return;
+  protocol_error_counted_ = true;
+  worker_.metrics->http2_abuse(kProtocolError);
 }
 
 int H2Connection::on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t, void* user) {

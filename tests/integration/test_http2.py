@@ -912,11 +912,20 @@ class MalformedRequestTest(H2Base):
             sys.stderr.write("\n[%s] connection errors (GOAWAY PROTOCOL_ERROR) instead of stream errors: %s\n" % (
                 self.id(), ", ".join(self.connection_errors)))
 
+    def assertCounted(self, kind, at_least):
+        v = self.wait_metric(self.ag, "airgate_http2_abuse_total", lambda x: x >= at_least, kind=kind)
+        self.assertTrue(v is not None and v >= at_least, "expected airgate_http2_abuse_total{kind=\"%s\"} >= %d, "
+                        "got %r" % (kind, at_least, v))
+
     def test_malformed_header_lists(self):
         for name, make in MALFORMED.items():
             with self.subTest(case=name):
                 self.check(name, make(("/v-%s" % name).encode()))
         self.report()
+        # libnghttp2 refuses some lists itself before airgate sees them
+        # (uppercase names, connection-specific fields); the rest are
+        # airgate's refusals, each counted.
+        self.assertCounted("malformed_request", 5)
 
     def test_content_length_disagrees_with_data(self):
         with self.subTest(case="fewer_bytes"):
@@ -1009,6 +1018,18 @@ class AbuseTest(H2Base):
         c.flush()
         self.assertGoaway(c, "rapid reset (%d streams opened and reset)" % sent)
         self.assertStillHealthy("rapid_reset", "rapid_reset")
+
+    def test_frame_breaking_the_protocol(self):
+        # A DATA frame on stream 0 is a connection error (RFC 9113 §6.1):
+        # GOAWAY PROTOCOL_ERROR, counted as protocol_error.
+        self.start()
+        c = self.h2(self.ag).handshake()
+        c.wait(lambda: c.settings_acks >= 1, 5)  # the raw reader below starts at a frame boundary
+        c.sock.sendall(b"\x00\x00\x05\x00\x00\x00\x00\x00\x00hello")
+        frames, eof = read_frames_until(c.sock, lambda fr: goaway_of(fr) is not None, 10)
+        self.assertEqual(goaway_of(frames), PROTOCOL_ERROR, "DATA on stream 0: frames %r, eof %s" % (
+            [(f[0], f[2]) for f in frames], eof))
+        self.assertStillHealthy("protocol_error", "protocol_error")
 
     def test_continuation_flood(self):
         self.start()
