@@ -34,6 +34,7 @@
 
 #include <nghttp2/nghttp2.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
@@ -55,10 +56,13 @@ namespace {
 // what the stream's session has taken) and per connection.
 constexpr std::int32_t kStreamWindow = 256 * 1024;
 constexpr std::int32_t kConnectionWindow = 1024 * 1024;
+// A read when OpenSSL must write first (rare), and the reads of one
+// connection before the others get a turn (each up to a relay buffer).
+constexpr std::size_t kReadSize = 16 * 1024;
+constexpr int kReadsPerTurn = 16;
 // Response bytes held per stream while the client's window is closed; above
 // this the stream's session is not read (its writes wait).
 constexpr std::size_t kResponseBuffered = 64 * 1024;
-constexpr std::size_t kReadSize = 16 * 1024;
 // A response head from the session larger than this is not ours to forward.
 constexpr std::size_t kMaxResponseHead = 256 * 1024;
 
@@ -132,7 +136,8 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
 
   // Connection I/O.
   void read();
-  void receive(std::size_t n);
+  void read_when_busy();
+  bool receive(const std::uint8_t* data, std::size_t n);
   void flush();
   void end(std::string_view why);
   void update_deadline();
@@ -180,7 +185,6 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   std::unordered_map<std::int32_t, std::shared_ptr<H2Stream>> streams_;
   rules::H2Accounting accounting_;
   std::optional<rules::H2Verdict> abuse_;  // found in a callback; acted on after nghttp2 returns
-  std::array<std::uint8_t, kReadSize> in_{};
   std::string out_;
   // The header block being decoded. One at a time: a block's HEADERS and
   // CONTINUATION frames arrive with no other frame between them (RFC 9113
@@ -318,53 +322,98 @@ void H2Connection::on_idle_timer() {
   flush();
 }
 
+// Reads what the client has sent, as long as there is something, without
+// waiting; an empty socket is waited on for readiness only. The bytes go
+// through one of the worker's relay buffers for the time of the read, so a
+// connection waiting for its client (idle between a browser's clicks, or
+// between frames) holds no read buffer. After kReadsPerTurn reads in a row
+// the next turn is posted: one busy client does not starve the others, and
+// the stack does not grow with what a client sends.
 void H2Connection::read() {
   if (ended_ || reading_) return;
-  if (!nghttp2_session_want_read(ng_)) {
-    if (!nghttp2_session_want_write(ng_) && !writing_) end("done");
-    return;
-  }
+  auto self = shared_from_this();
   reading_ = true;
-  update_deadline();
-  client().async_read_some(asio::buffer(in_), [self = shared_from_this()](error_code ec, std::size_t n) {
+  upstream::RelayBuffer buffer(worker_.buffers);
+  for (int turn = 0; turn < kReadsPerTurn; ++turn) {
+    if (ended_) return;
+    if (!nghttp2_session_want_read(ng_)) {
+      reading_ = false;
+      if (!nghttp2_session_want_write(ng_) && !writing_) end("done");
+      return;
+    }
+    update_deadline();
+    std::size_t n = 0;
+    error_code ec;
+    switch (client().try_read_some(asio::buffer(buffer->get(), upstream::BufferPool::kSize), n, ec)) {
+      case net::Stream::TryRead::data:
+        if (!receive(reinterpret_cast<const std::uint8_t*>(buffer->get()), n)) return;
+        flush();
+        continue;
+      case net::Stream::TryRead::failed: end("closed by the client"); return;
+      case net::Stream::TryRead::busy: read_when_busy(); return;
+      case net::Stream::TryRead::nothing:
+        client().async_wait_readable([self](error_code wait_ec) {
+          self->reading_ = false;
+          if (self->ended_) return;
+          if (wait_ec) {
+            self->end(wait_ec == boost::beast::error::timeout ? "timeout" : "closed by the client");
+            return;
+          }
+          self->read();
+        });
+        return;
+    }
+  }
+  asio::post(client().get_executor(), [self] {
+    self->reading_ = false;
+    self->read();
+  });
+}
+
+// OpenSSL must write before it can read (rare: a TLS record it answers):
+// an ordinary read with a buffer of its own does what it needs.
+void H2Connection::read_when_busy() {
+  auto buffer = std::make_shared<std::array<std::uint8_t, kReadSize>>();
+  client().async_read_some(asio::buffer(*buffer), [self = shared_from_this(), buffer](error_code ec, std::size_t n) {
     self->reading_ = false;
     if (self->ended_) return;
     if (ec) {
       self->end(ec == boost::beast::error::timeout ? "timeout" : "closed by the client");
       return;
     }
-    self->receive(n);
+    if (!self->receive(buffer->data(), n)) return;
+    self->flush();
+    self->read();
   });
 }
 
-void H2Connection::receive(std::size_t n) {
-  const ssize_t rv = nghttp2_session_mem_recv(ng_, in_.data(), n);
+// Bytes from the client into nghttp2 (its callbacks run from here). False
+// when the connection ended.
+bool H2Connection::receive(const std::uint8_t* data, std::size_t n) {
+  const ssize_t rv = nghttp2_session_mem_recv(ng_, data, n);
   if (abuse_) {
     refuse_abuse(*abuse_);
   } else if (rv < 0) {
     spdlog::debug("{}: HTTP/2 connection error: {}", conn_->peer_address_, nghttp2_strerror(static_cast<int>(rv)));
     if (rv == kTooManyContinuations) {
       refuse_abuse({rules::H2Abuse::continuation_flood, "a header block in too many CONTINUATION frames"});
-      flush();
-      read();
-      return;
+      return !ended_;
     }
     if (rv == NGHTTP2_ERR_FLOODED) {
       worker_.metrics->http2_abuse(abuse_index(rules::H2Abuse::control_flood));
       spdlog::warn("{}: HTTP/2 connection closed: it sent control frames faster than it read our answers",
                    conn_->peer_address_);
       end("flood");
-      return;
+      return false;
     }
     count_protocol_error();
     if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
       end("not HTTP/2");
-      return;
+      return false;
     }
     nghttp2_session_terminate_session(ng_, NGHTTP2_PROTOCOL_ERROR);
   }
-  flush();
-  read();
+  return !ended_;
 }
 
 void H2Connection::refuse_abuse(const rules::H2Verdict& v) {
