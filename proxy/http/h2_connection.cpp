@@ -137,6 +137,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   // Connection I/O.
   void read();
   void read_when_busy();
+  bool open_after(error_code ec, std::string_view timeout_word);
   bool receive(const std::uint8_t* data, std::size_t n);
   void flush();
   void end(std::string_view why);
@@ -354,12 +355,7 @@ void H2Connection::read() {
       case net::Stream::TryRead::nothing:
         client().async_wait_readable([self](error_code wait_ec) {
           self->reading_ = false;
-          if (self->ended_) return;
-          if (wait_ec) {
-            self->end(wait_ec == boost::beast::error::timeout ? "timeout" : "closed by the client");
-            return;
-          }
-          self->read();
+          if (self->open_after(wait_ec, "timeout")) self->read();
         });
         return;
     }
@@ -376,12 +372,7 @@ void H2Connection::read_when_busy() {
   auto buffer = std::make_shared<std::array<std::uint8_t, kReadSize>>();
   client().async_read_some(asio::buffer(*buffer), [self = shared_from_this(), buffer](error_code ec, std::size_t n) {
     self->reading_ = false;
-    if (self->ended_) return;
-    if (ec) {
-      self->end(ec == boost::beast::error::timeout ? "timeout" : "closed by the client");
-      return;
-    }
-    if (!self->receive(buffer->data(), n)) return;
+    if (!self->open_after(ec, "timeout") || !self->receive(buffer->data(), n)) return;
     self->flush();
     self->read();
   });
@@ -414,6 +405,15 @@ bool H2Connection::receive(const std::uint8_t* data, std::size_t n) {
     nghttp2_session_terminate_session(ng_, NGHTTP2_PROTOCOL_ERROR);
   }
   return !ended_;
+}
+
+// After an operation on the client's socket: whether the connection is still
+// open (an error ends it, a timeout under the name given).
+bool H2Connection::open_after(error_code ec, std::string_view timeout_word) {
+  if (ended_) return false;
+  if (!ec) return true;
+  end(ec == boost::beast::error::timeout ? timeout_word : "closed by the client");
+  return false;
 }
 
 void H2Connection::refuse_abuse(const rules::H2Verdict& v) {
@@ -453,11 +453,7 @@ void H2Connection::flush() {
   update_deadline();
   asio::async_write(client(), asio::buffer(out_), [self = shared_from_this()](error_code ec, std::size_t) {
     self->writing_ = false;
-    if (self->ended_) return;
-    if (ec) {
-      self->end(ec == boost::beast::error::timeout ? "send timeout" : "closed by the client");
-      return;
-    }
+    if (!self->open_after(ec, "send timeout")) return;
     self->update_deadline();
     self->flush();
     self->read();
