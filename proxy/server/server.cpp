@@ -145,6 +145,7 @@ struct Server::Impl {
   asio::awaitable<void> drain(std::chrono::steady_clock::time_point deadline);
   // Empty when the new configuration was applied, else why it was rejected.
   std::string reload(const std::string& why);
+  void goaway_http2();
   void notified_reload(const std::string& why);
   asio::awaitable<void> watch_loop();
   std::string metrics_text();
@@ -170,6 +171,7 @@ std::string Server::Impl::reload(const std::string& why) {
       spdlog::set_level(spdlog::level::from_str(result.config->logging.level));
       runtime.store(fresh);
       wake_accept_loops();  // max_connections may have been raised
+      goaway_http2();
       metrics.reload(true);
       spdlog::info("configuration reloaded ({})", why);
     } catch (const std::exception& e) {
@@ -180,6 +182,20 @@ std::string Server::Impl::reload(const std::string& why) {
   // on every tick; the next edit triggers the next attempt.
   watch.reset(watched_files(*runtime.load()->config));
   return rejected;
+}
+
+// After a reload every HTTP/2 connection gets GOAWAY NO_ERROR: its streams in
+// flight finish, its client opens a new connection for the next ones, so a
+// new certificate or TLS setting reaches it as it reaches new connections
+// (nginx's old workers do the same). HTTP/1.1 connections stay: closing one
+// would race the client's next request, which GOAWAY's last-stream id rules out.
+void Server::Impl::goaway_http2() {
+  for (auto& w : workers) {
+    asio::post(w->ioc, [&w = *w] {
+      auto draining = w.ctx.draining;  // a copy: a connection with no stream leaves the map at once
+      for (auto& [id, drain] : draining) drain();
+    });
+  }
 }
 
 // A reload as systemd sees it: RELOADING=1 before, READY=1 with the result after.

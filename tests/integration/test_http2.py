@@ -1195,14 +1195,20 @@ class AbuseTest(H2Base):
 # --------------------------------------------------------------------------
 
 class ShutdownTest(H2Base):
-    def test_sigterm_goaway_in_flight_stream_finishes(self):
+    def slow_stream_then(self, sig):
+        """An h2 connection with a 2-second request in flight at the upstream,
+        then `sig` sent to airgate; returns (airgate, client, stream)."""
         up = self.start_upstream()
         ag = self.start_airgate(self.config(up))
         c = self.h2(ag).handshake()
         sid = c.send("GET", "/slow?seconds=2")
-        st = c.streams[sid]
         self.assertTrue(up.wait_for(lambda u: u.requests("/slow"), 5), "the slow request did not reach the upstream")
-        ag.signal(signal.SIGTERM)
+        ag.signal(sig)
+        return ag, c, c.streams[sid]
+
+    def test_sigterm_goaway_in_flight_stream_finishes(self):
+        ag, c, st = self.slow_stream_then(signal.SIGTERM)
+        sid = st.id
         c.wait(lambda: c.closed, 12)
         self.assertIsNotNone(c.goaway, "SIGTERM: no GOAWAY; %s; %s" % (c.state(), st.describe()))
         self.assertEqual(c.goaway[0], NO_ERROR, "SIGTERM: GOAWAY %s, expected NO_ERROR" % ename(c.goaway[0]))
@@ -1214,6 +1220,25 @@ class ShutdownTest(H2Base):
         self.assertGreaterEqual(c.closed_at, st.ended_at)
         code = ag.wait_exit(15)
         self.assertEqual(code, 0, "airgate exit code after SIGTERM: %r" % code)
+
+    def test_reload_goaway_in_flight_stream_finishes(self):
+        # A reload sends GOAWAY NO_ERROR as SIGTERM does, but the server
+        # stays: the stream in flight finishes, the client's next request
+        # goes over a new connection (which gets a new TLS setting).
+        ag, c, st = self.slow_stream_then(signal.SIGHUP)
+        sid = st.id
+        c.wait(lambda: c.goaway is not None, 5)
+        self.assertIsNotNone(c.goaway, "SIGHUP: no GOAWAY; %s; %s" % (c.state(), st.describe()))
+        self.assertEqual(c.goaway[0], NO_ERROR, "SIGHUP: GOAWAY %s, expected NO_ERROR" % ename(c.goaway[0]))
+        self.assertGreaterEqual(c.goaway[1], sid, "GOAWAY last_stream_id %d excludes the in-flight stream %d" % (
+            c.goaway[1], sid))
+        c.wait(lambda: c.closed, 12)
+        self.assertStatus(st, 200, "the in-flight stream after SIGHUP", ag)
+        self.assertEqual(st.json().get("slept"), 2.0, st.describe())
+        self.assertTrue(c.closed, "connection still open after the last stream finished; %s" % c.state())
+        self.assertIsNone(ag.proc.poll(), "airgate exited on SIGHUP")
+        self.assertIn("configuration reloaded", ag.logs())
+        self.assertStatus(self.h2(ag).get("/echo?after-reload=1"), 200, "a new connection after the reload", ag)
 
 
 class StreamingTest(H2Base):
