@@ -203,6 +203,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   std::vector<nghttp2_nv> nva_;
   bool reading_ = false, writing_ = false, flushing_ = false, ended_ = false;
   bool protocol_error_counted_ = false;
+  bool draining_ = false;  // GOAWAY sent or about to be (shutdown, reload)
   std::uint64_t requests_ = 0;
   std::uint64_t drain_key_ = 0;
   // Idle: GOAWAY once no stream has been open for the idle timeout (reads of
@@ -460,13 +461,24 @@ void H2Connection::flush() {
   });
 }
 
-// Shutdown: GOAWAY with the last stream taken; those streams finish, new ones
-// are refused, and the connection ends when the last one is done.
+// Shutdown or reload: GOAWAY in two steps (RFC 9113 §6.8). First a notice
+// (GOAWAY with the highest stream id: nothing is refused, the client stops
+// opening streams here), a second later the GOAWAY naming the last stream
+// taken. Those streams finish; the connection ends when the last one is
+// done. A single GOAWAY would refuse a request already on its way (a new
+// connection's first stream, sent before the GOAWAY arrived).
 void H2Connection::drain() {
-  if (ended_) return;
-  nghttp2_submit_goaway(ng_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(ng_), NGHTTP2_NO_ERROR, nullptr,
-                        0);
+  if (ended_ || draining_) return;
+  draining_ = true;
+  nghttp2_submit_shutdown_notice(ng_);
   flush();
+  auto timer = std::make_shared<asio::steady_timer>(client().get_executor(), std::chrono::seconds(1));
+  timer->async_wait([self = shared_from_this(), timer](error_code) {
+    if (self->ended_) return;
+    nghttp2_submit_goaway(self->ng_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(self->ng_),
+                          NGHTTP2_NO_ERROR, nullptr, 0);
+    self->flush();
+  });
 }
 
 void H2Connection::end(std::string_view why) {

@@ -1240,6 +1240,28 @@ class ShutdownTest(H2Base):
         self.assertIn("configuration reloaded", ag.logs())
         self.assertStatus(self.h2(ag).get("/echo?after-reload=1"), 200, "a new connection after the reload", ag)
 
+    def test_reload_does_not_refuse_a_request_on_its_way(self):
+        # The client sends its first request after the reload's GOAWAY left
+        # the server but before it read it (the race of every new
+        # connection). A GOAWAY naming stream 0 at once would refuse it: the
+        # notice first (RFC 9113 §6.8) lets it through.
+        up = self.start_upstream()
+        ag = self.start_airgate(self.config(up))
+        c = self.h2(ag).handshake()
+        ag.signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while "configuration reloaded" not in ag.logs() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)  # the GOAWAY is in our socket buffer, unread
+        sid = c.send("GET", "/echo?on-its-way=1")
+        st = c.streams[sid]
+        c.wait(lambda: st.done, 10)
+        self.assertStatus(st, 200, "a request sent as the reload's GOAWAY was on its way", ag)
+        self.assertIsNotNone(c.goaway, "no GOAWAY after the reload; %s" % c.state())
+        self.assertEqual(c.goaway[0], NO_ERROR, c.state())
+        c.wait(lambda: c.closed, 5)
+        self.assertTrue(c.closed, "connection not closed after its last stream and the final GOAWAY; %s" % c.state())
+
 
 class StreamingTest(H2Base):
     def setUp(self):
