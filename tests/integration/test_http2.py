@@ -16,8 +16,10 @@
 - Abuse: rapid reset, CONTINUATION flood, PING/SETTINGS floods, concurrent
   streams, zero-window stall, idle connection: GOAWAY (or the stream refused),
   counted in /metrics, RSS bounded, other clients still served.
-- Graceful GOAWAY on SIGTERM, 200 MiB up and down with bounded memory, one
-  access-log line per stream with the protocol, requests counted by protocol.
+- Graceful GOAWAY (a notice, then the last stream) on SIGTERM and on a
+  reload; a response cut short is RST_STREAM; 200 MiB up and down with
+  bounded memory, one access-log line per stream with the protocol, requests
+  counted by protocol.
 """
 
 import hashlib
@@ -36,8 +38,9 @@ import threading
 import time
 import unittest
 
-from harness import (AirgateTestCase, MiB, PatternChecker, PATTERN_BLOCK, SANITIZER, SET_COOKIES_EXPECTED,
-                     free_port, transfer_deadline)
+from harness import (AirgateTestCase, MiB, PatternChecker, SANITIZER, SET_COOKIES_EXPECTED, free_port,
+                     transfer_deadline)
+from test_streaming import expected_sha, upload_pieces  # the same 1 MiB pattern pieces and their digest
 
 # Debian's python3-h2 lives in the system interpreter's dist-packages; a
 # python3 from elsewhere (pyenv, a venv) may not see it.
@@ -96,7 +99,6 @@ ERROR_NAMES = {0: "NO_ERROR", 1: "PROTOCOL_ERROR", 2: "INTERNAL_ERROR", 3: "FLOW
 
 MEMORY_GROWTH = 64 * MiB     # streaming: RSS growth bound of the contract
 ABUSE_GROWTH = 32 * MiB      # abuse: RSS growth bound
-UPLOAD_PIECE = PATTERN_BLOCK * 16  # 1 MiB
 
 
 def ename(code):
@@ -475,21 +477,6 @@ def curl(test, url, args=(), timeout=30, stdin=None, input_bytes=None):
 
 def hvals(headers, name):
     return [v for n, v in headers if n == name.lower()]
-
-
-def upload_pieces(total):
-    sent = 0
-    while sent < total:
-        k = min(len(UPLOAD_PIECE), total - sent)
-        yield UPLOAD_PIECE if k == len(UPLOAD_PIECE) else UPLOAD_PIECE[:k]
-        sent += k
-
-
-def expected_sha(total):
-    h = hashlib.sha256()
-    for p in upload_pieces(total):
-        h.update(p)
-    return h.hexdigest()
 
 
 @unittest.skipIf(SKIP_WHY is not None, SKIP_WHY or "")
@@ -1064,12 +1051,12 @@ class AbuseTest(H2Base):
                          "the flooded request reached the upstream")
         self.assertStillHealthy("continuation_flood", "continuation_flood")
 
-    def test_ping_flood(self):
-        self.start()
-        c = self.h2(self.ag).handshake()
-        for i in range(10000):
+    def flood(self, c, queue_one, count=10000):
+        """Queues `count` control frames (queue_one(i)) on the client's h2
+        library, sent 500 at a time, never reading the answers."""
+        for i in range(count):
             try:
-                c.conn.ping(struct.pack(">Q", i))
+                queue_one(i)
             except h2.exceptions.ProtocolError:
                 break
             if i % 500 == 499:
@@ -1077,22 +1064,18 @@ class AbuseTest(H2Base):
                 if c.closed or c.send_error:
                     break
         c.flush()
+
+    def test_ping_flood(self):
+        self.start()
+        c = self.h2(self.ag).handshake()
+        self.flood(c, lambda i: c.conn.ping(struct.pack(">Q", i)))
         self.assertGoaway(c, "PING flood (10,000 PINGs, ACKs unread)")
         self.assertStillHealthy("ping_flood", "control_flood")
 
     def test_settings_flood(self):
         self.start()
         c = self.h2(self.ag).handshake()
-        for i in range(10000):
-            try:
-                c.conn.update_settings({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 100 + (i % 2)})
-            except h2.exceptions.ProtocolError:
-                break
-            if i % 500 == 499:
-                c.flush()
-                if c.closed or c.send_error:
-                    break
-        c.flush()
+        self.flood(c, lambda i: c.conn.update_settings({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 100 + (i % 2)}))
         self.assertGoaway(c, "SETTINGS flood (10,000 SETTINGS, ACKs unread)")
         self.assertStillHealthy("settings_flood", "control_flood")
 
