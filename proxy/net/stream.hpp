@@ -96,55 +96,13 @@ struct StreamState {
 };
 
 // A channel operation parked until the other side acts: posts the composed
-// operation to run its step again.
+// operation (StepOp, below) to run its step again.
 template <class Self>
 struct ParkedOp : ChannelWaiter {
   ParkedOp(Self&& self, tcp::socket::executor_type ex) : self(std::move(self)), ex(std::move(ex)) {}
   Self self;
   tcp::socket::executor_type ex;
   void wake() override { asio::post(ex, std::move(self)); }
-};
-
-// An operation on a channel stream: try, park in the channel when it asks to
-// wait, try again when woken. An immediate result is posted, as for TlsOp.
-template <bool WithSize, class StepFn>
-struct ChannelOp {
-  StreamState* s;
-  StepFn step;
-  int state = 0;  // 0 start, 1 parked, 2 result posted
-  Step result;
-
-  template <class Self>
-  void operator()(Self& self) {
-    if (state == 2) return finish(self);
-    if (state == 0) s->begin_op();
-    result = step(*s);
-    if (result.want != Want::done) {
-      state = 1;
-      auto parked = std::make_unique<ParkedOp<Self>>(std::move(self), s->socket.get_executor());
-      if (result.want == Want::read)
-        s->channel->park_reader(std::move(parked));
-      else
-        s->channel->park_writer(std::move(parked));
-      return;
-    }
-    result.ec = s->translate(result.ec);
-    if (state == 0) {
-      state = 2;
-      asio::post(s->socket.get_executor(), std::move(self));
-      return;
-    }
-    finish(self);
-  }
-
-  template <class Self>
-  void finish(Self& self) {
-    s->end_op();
-    if constexpr (WithSize)
-      self.complete(result.ec, result.bytes);
-    else
-      self.complete(result.ec);
-  }
 };
 
 // Up to one TLS record of a buffer sequence in one contiguous piece: the
@@ -181,13 +139,15 @@ WriteChunk gather(const ConstBuffers& buffers) {
   return {out, used, true};
 }
 
-// A TLS operation as an Asio composed operation: try, wait for readiness when
-// OpenSSL asks, try again. An immediate result is posted, never delivered
-// inside the initiating call. (The operations are composed without an I/O
-// object: the socket wait or the post each count as outstanding work, so no
-// executor work guard needs to be copied around.)
+// A stream operation as an Asio composed operation: try the step; when it
+// asks to wait, wait (a socket: for readiness, as OpenSSL asks; a channel:
+// parked in the channel until the other side acts), then try again. An
+// immediate result is posted, never delivered inside the initiating call.
+// (The operations are composed without an I/O object: the socket wait, the
+// parked operation's post or the result's post each count as outstanding
+// work, so no executor work guard needs to be copied around.)
 template <bool WithSize, class StepFn>
-struct TlsOp {
+struct StepOp {
   StreamState* s;
   StepFn step;
   int state = 0;  // 0 start, 1 waited, 2 result posted
@@ -205,8 +165,7 @@ struct TlsOp {
     result = step(*s);
     if (result.want != Want::done) {
       state = 1;
-      s->socket.async_wait(result.want == Want::read ? tcp::socket::wait_read : tcp::socket::wait_write,
-                           std::move(self));
+      wait(self);
       return;
     }
     result.ec = s->translate(result.ec);
@@ -216,6 +175,20 @@ struct TlsOp {
       return;
     }
     finish(self);
+  }
+
+  template <class Self>
+  void wait(Self& self) {
+    const bool read = result.want == Want::read;
+    if (!s->channel) {
+      s->socket.async_wait(read ? tcp::socket::wait_read : tcp::socket::wait_write, std::move(self));
+      return;
+    }
+    auto parked = std::make_unique<ParkedOp<Self>>(std::move(self), s->socket.get_executor());
+    if (read)
+      s->channel->park_reader(std::move(parked));
+    else
+      s->channel->park_writer(std::move(parked));
   }
 
   template <class Self>
@@ -308,14 +281,14 @@ class Stream {
         return st.channel_read(b.data(), b.size());
       };
       return asio::async_compose<Token, void(error_code, std::size_t)>(
-          detail::ChannelOp<true, decltype(step)>{s, step, 0, {}}, token);
+          detail::StepOp<true, decltype(step)>{s, step, 0, {}}, token);
     }
     auto step = [b](detail::StreamState& st) {
       if (b.size() == 0) return detail::Step{};
       return st.tls_read(b.data(), b.size());
     };
     return asio::async_compose<Token, void(error_code, std::size_t)>(
-        detail::TlsOp<true, decltype(step)>{s, step, 0, {}}, token);
+        detail::StepOp<true, decltype(step)>{s, step, 0, {}}, token);
   }
 
   template <class ConstBuffers, class Token>
@@ -336,7 +309,7 @@ class Stream {
         return total;
       };
       return asio::async_compose<Token, void(error_code, std::size_t)>(
-          detail::ChannelOp<true, decltype(step)>{s, step, 0, {}}, token);
+          detail::StepOp<true, decltype(step)>{s, step, 0, {}}, token);
     }
     if (!s->ssl) {
       auto initiate = [buffers](tcp::socket& socket, auto handler) {
@@ -346,7 +319,7 @@ class Stream {
           detail::SocketOp<decltype(initiate)>{s, initiate}, token);
     }
     return asio::async_compose<Token, void(error_code, std::size_t)>(
-        detail::TlsOp<true, TlsWrite<ConstBuffers>>{s, TlsWrite<ConstBuffers>{buffers}, 0, {}}, token);
+        detail::StepOp<true, TlsWrite<ConstBuffers>>{s, TlsWrite<ConstBuffers>{buffers}, 0, {}}, token);
   }
 
   // Plain socket read, also on a TLS stream (the PROXY protocol header
@@ -374,7 +347,7 @@ class Stream {
   template <class Token>
   auto async_handshake(Token&& token) {
     auto step = [](detail::StreamState& st) { return st.tls_handshake(); };
-    return asio::async_compose<Token, void(error_code)>(detail::TlsOp<false, decltype(step)>{s_.get(), step, 0, {}},
+    return asio::async_compose<Token, void(error_code)>(detail::StepOp<false, decltype(step)>{s_.get(), step, 0, {}},
                                                         token);
   }
 
@@ -400,15 +373,15 @@ class Stream {
           return detail::Step{};
         return detail::Step{detail::Want::read, {}, 0};
       };
-      return asio::async_compose<Token, void(error_code)>(
-          detail::ChannelOp<false, decltype(step)>{s_.get(), step, 0, {}}, token);
+      return asio::async_compose<Token, void(error_code)>(detail::StepOp<false, decltype(step)>{s_.get(), step, 0, {}},
+                                                          token);
     }
     auto step = [waited = false](detail::StreamState&) mutable {
       if (waited) return detail::Step{};  // woken by the reactor: readable
       waited = true;
       return detail::Step{detail::Want::read, {}, 0};
     };
-    return asio::async_compose<Token, void(error_code)>(detail::TlsOp<false, decltype(step)>{s_.get(), step, 0, {}},
+    return asio::async_compose<Token, void(error_code)>(detail::StepOp<false, decltype(step)>{s_.get(), step, 0, {}},
                                                         token);
   }
 
@@ -426,7 +399,7 @@ class Stream {
       }
       return st.drain();
     };
-    return asio::async_compose<Token, void(error_code)>(detail::TlsOp<false, decltype(step)>{s_.get(), step, 0, {}},
+    return asio::async_compose<Token, void(error_code)>(detail::StepOp<false, decltype(step)>{s_.get(), step, 0, {}},
                                                         token);
   }
 
