@@ -150,8 +150,8 @@ class Session {
   bool request_body_read_ = false;         // the body of parser_'s request was relayed in full
   std::uint64_t exchanges_ = 0;
   bool set_up_ = false;  // PROXY header and TLS handshake done
-  // A stream of an HTTP/2 connection: one exchange read from a socket pair
-  // (h2_connection.cpp), logged as HTTP/2.0; stream_ended_ is called when it
+  // A stream of an HTTP/2 connection: one exchange read from its channel
+  // (h2_streams.cpp), logged as HTTP/2.0; stream_ended_ is called when it
   // ends instead of worker_.session_ended (the connection is counted once).
   bool h2_stream_ = false;
   std::function<void(std::exception_ptr)> stream_ended_;

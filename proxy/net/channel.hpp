@@ -1,4 +1,4 @@
-// An in-process byte pipe between an HTTP/2 stream (http/h2_connection.cpp)
+// An in-process byte pipe between an HTTP/2 stream (http/h2_streams.cpp)
 // and the Session that serves it as an HTTP/1.1 exchange: the session reads
 // and writes it through a net::Stream as it would a socket, the connection
 // pushes the request in and takes the response out directly. No system call,

@@ -2,7 +2,7 @@
 // cost a server work while giving it none to do, each ending in a GOAWAY
 // ENHANCE_YOUR_CALM by the wiring. Pure: the time of every event is passed in,
 // nothing here reads a clock, so the tests drive time by hand.
-// http/h2_connection.cpp keeps one H2Accounting per connection.
+// http/h2_connection_impl.hpp keeps one H2Accounting per connection.
 #pragma once
 
 #include <array>

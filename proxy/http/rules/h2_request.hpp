@@ -6,7 +6,7 @@
 // interprets would become a different request once written as HTTP/1.1 text
 // (h2 -> h1 downgrade smuggling). Everything doubtful is refused: RFC 9113
 // §8.1.1 calls such a request malformed, a stream error PROTOCOL_ERROR.
-// http/h2_connection.cpp calls these for every request stream.
+// http/h2_streams.cpp calls these for every request stream.
 #pragma once
 
 #include <cstddef>
