@@ -177,7 +177,8 @@ class H2Client:
             self.conn.local_settings = h2.settings.Settings(client=True, initial_values=init)
         self.auto_window = auto_window
         self.streams = {}
-        self.goaway = None          # (error_code, last_stream_id, time)
+        self.goaway = None          # the last GOAWAY: (error_code, last_stream_id, time)
+        self.goaways = []           # every GOAWAY, in order
         self.closed = False         # EOF / reset from the server
         self.close_how = None       # "EOF" or the exception of a reset
         self.send_error = None      # the exception of a failed send (peer gone)
@@ -294,6 +295,7 @@ class H2Client:
                 st.ended_at = now
         elif isinstance(ev, h2.events.ConnectionTerminated):
             self.goaway = (int(ev.error_code), ev.last_stream_id, now)
+            self.goaways.append(self.goaway)
         elif isinstance(ev, h2.events.RemoteSettingsChanged):
             self.remote_settings_seen = True
         elif isinstance(ev, h2.events.PingAckReceived):
@@ -1216,6 +1218,16 @@ class ShutdownTest(H2Base):
         self.assertGreaterEqual(c.goaway[1], sid, "GOAWAY last_stream_id %d excludes the in-flight stream %d" % (
             c.goaway[1], sid))
         c.wait(lambda: c.closed, 12)
+        # Two steps (RFC 9113 §6.8): a notice that refuses nothing (the
+        # highest stream id), then, a second later, the stream actually taken.
+        self.assertEqual(len(c.goaways), 2, "SIGHUP: expected a GOAWAY notice and a final GOAWAY, got %r" % c.goaways)
+        (_, notice_last, notice_at), (final_code, final_last, final_at) = c.goaways
+        self.assertEqual(notice_last, 2**31 - 1, "the first GOAWAY names stream %d: it refuses the streams on "
+                         "their way (a notice names 2^31-1)" % notice_last)
+        self.assertEqual((final_code, final_last), (NO_ERROR, sid), "the final GOAWAY: %s last stream %d, expected "
+                         "NO_ERROR and the stream in flight (%d)" % (ename(final_code), final_last, sid))
+        self.assertGreaterEqual(final_at - notice_at, 0.8, "the final GOAWAY %.2f s after the notice: a request "
+                                "sent as the notice was on its way could be refused" % (final_at - notice_at))
         self.assertStatus(st, 200, "the in-flight stream after SIGHUP", ag)
         self.assertEqual(st.json().get("slept"), 2.0, st.describe())
         self.assertTrue(c.closed, "connection still open after the last stream finished; %s" % c.state())
