@@ -91,10 +91,11 @@ asio::awaitable<RelayOutcome> relay_exact(net::Stream& in, beast::flat_buffer& i
   while (remaining > 0) {
     const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, BufferPool::kSize));
     std::size_t n = 0;
-    const char* from = buffer->get();
+    const char* from = nullptr;
     const bool buffered = in_buffer.size() > 0;
     if (buffered) {
-      // Body bytes that arrived with the head: sent from where they are.
+      // Body bytes that arrived with the head: sent from where they are (a
+      // small body never takes a relay buffer).
       n = std::min(want, in_buffer.size());
       from = static_cast<const char*>(in_buffer.data().data());
     } else {
@@ -105,6 +106,7 @@ asio::awaitable<RelayOutcome> relay_exact(net::Stream& in, beast::flat_buffer& i
         co_return outcome;
       }
       n = got;
+      from = buffer->get();
     }
     outcome.bytes += n;
     if (limit != 0 && outcome.bytes > limit) {

@@ -91,6 +91,7 @@ class Pooled {
 
   typename Pool::Buffer& operator*() { return get(); }
   typename Pool::Buffer* operator->() { return &get(); }
+  bool taken() const { return taken_; }
 
  private:
   typename Pool::Buffer& get() {

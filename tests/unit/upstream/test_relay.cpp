@@ -144,6 +144,32 @@ TEST_CASE("relay: a Content-Length response leaves with its head first", "[relay
   CHECK(received == head + body);
 }
 
+TEST_CASE("relay: a small body that came with its head is sent from there, no relay buffer taken", "[relay]") {
+  Wires w;
+  BufferPool pool;
+  RelayBuffer buffer(pool);
+  const std::string body = "{\"ok\":true}";
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  beast::flat_buffer upstream_buffer;  // the head's read brought the body too
+  upstream_buffer.commit(asio::buffer_copy(upstream_buffer.prepare(body.size()), asio::buffer(body)));
+  airgate::config::Limits limits;
+  airgate::config::Upstream up;
+  auto [outcome, received] = airgate::test::run(w.io, [&]() -> asio::awaitable<std::tuple<RelayOutcome, std::string>> {
+    auto relay = [&]() -> asio::awaitable<RelayOutcome> {
+      auto r = co_await relay_response_exact(w.upstream, upstream_buffer, body.size(), w.client, head, buffer, limits,
+                                             up);
+      w.client.close();
+      co_return r;
+    };
+    co_return co_await (relay() && read_all(w.client_peer));
+  }());
+  CHECK(outcome.result == RelayResult::ok);
+  CHECK(received == head + body);
+  CHECK(upstream_buffer.size() == 0);
+  // 32 KiB held for a 11-byte body: under HTTP/2, hundreds of streams in flight.
+  CHECK_FALSE(buffer.taken());
+}
+
 TEST_CASE("relay: a chunked request body is decoded and sent on chunked", "[relay]") {
   Wires w;
   BufferPool pool;
