@@ -68,6 +68,9 @@ void H2Connection::start() {
     // The window follows what the sessions consume, not what arrived.
     nghttp2_option_set_no_auto_window_update(opt, 1);
     nghttp2_option_set_max_settings(opt, 32);
+    // Closed streams are not kept for the RFC 7540 priority tree (up to
+    // max_concurrent_streams of them would stay with an idle connection).
+    nghttp2_option_set_no_closed_streams(opt, 1);
     nghttp2_session_server_new2(&ng_, cb, this, opt);
     nghttp2_option_del(opt);
     nghttp2_session_callbacks_del(cb);
@@ -266,6 +269,9 @@ void H2Connection::flush() {
   }
   flushing_ = false;
   if (out_.empty()) {
+    // Nothing in flight: what a burst of responses grew out_ to is not kept
+    // by an idle connection (a browser's, between clicks).
+    if (streams_.empty() && out_.capacity() > kIdleOutput) std::string().swap(out_);
     if (!nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_))
       end("done");
     else

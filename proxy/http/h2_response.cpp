@@ -15,6 +15,14 @@ using namespace h2;
 
 namespace {
 
+// Values that differ from one response to the next: indexing them in the
+// HPACK table (libnghttp2 does, unless told not to) would fill it with
+// entries never used again, evicting the ones that repeat (server,
+// content-type) and keeping up to its 4 KiB with every idle connection.
+// libnghttp2 already leaves set-cookie, content-length, etag and location
+// out.
+bool unique_per_response(std::string_view name) { return name == "x-request-id" || name == "date"; }
+
 bool hop_by_hop(std::string_view name) {
   return name == "connection" || name == "keep-alive" || name == "proxy-connection" || name == "transfer-encoding" ||
          name == "upgrade" || name == "te";
@@ -101,9 +109,10 @@ bool H2Connection::submit_head(H2Stream& st, std::string_view text) {
   char status_text[3] = {head[9], head[10], head[11]};
   nva_.clear();
   auto nv = [](std::string_view n, std::string_view v) {
-    return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(n.data())),
-                      reinterpret_cast<std::uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
-                      NGHTTP2_NV_FLAG_NONE};
+    return nghttp2_nv{
+        reinterpret_cast<std::uint8_t*>(const_cast<char*>(n.data())),
+        reinterpret_cast<std::uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
+        unique_per_response(n) ? std::uint8_t{NGHTTP2_NV_FLAG_NO_INDEX} : std::uint8_t{NGHTTP2_NV_FLAG_NONE}};
   };
   nva_.push_back(nv(":status", std::string_view(status_text, 3)));
   std::optional<std::uint64_t> length;

@@ -7,7 +7,7 @@ python3, openssl). No timing is asserted: only that the harness runs end to
 end, measures requests and CPU, and writes its markdown and JSON reports.
 A second test runs the HTTP/2 scenario 11 the same way (--quick, 2 s, no
 warm-up; h2load, skipped when it is not installed), a third the idle HTTP/2
-scenario 13 with 50 connections (python3-h2, as test_http2 needs).
+scenarios 13 and 14 with 50 connections (python3-h2, as test_http2 needs).
 """
 
 import json
@@ -78,20 +78,26 @@ class BenchSmoke(unittest.TestCase):
         self.assertIn("HTTP/2: req/s ≥ HAProxy", targets)  # evaluated, not measured without HAProxy
         self.assertIn("| 11 | HTTP/2, 50 connections × 10 streams, small GET | airgate |", md)
 
-    def test_idle_http2_scenario_quick(self):
-        """Scenario 13 (idle HTTP/2 connections, bench/idle_h2.py), airgate
-        only, 50 connections: each negotiated h2 and was answered, the RSS
-        per connection measured, the row and the target in the reports."""
+    def test_idle_http2_scenarios_quick(self):
+        """Scenarios 13 and 14 (idle HTTP/2 connections after one request,
+        and after 50 each: bench/idle_h2.py), airgate only, 50 connections:
+        each negotiated h2 and was answered, the RSS per connection
+        measured, the rows and the targets in the reports."""
         stderr, report, md = self.run_bench(
-            ["--quick", "--scenarios", "13", "--proxies", "airgate", "--idle-conns", "50", "--upstream", "python"],
+            ["--quick", "--scenarios", "13,14", "--proxies", "airgate", "--idle-conns", "50", "--upstream", "python"],
             "bench-smoke-idle-h2-")
-        self.assertIn("scenario 1/1 idle-h2 | airgate | run 1/1", stderr)
-        r = report["runs"][0]["results"][0]
-        self.assertEqual(r["conns"], 50)
-        self.assertGreater(r["rss_with_kib"], r["rss_before_kib"])  # 50 sessions, streams and TLS states
-        targets = {t["target"] for t in report["targets"] if t["scenario"] == 13}
-        self.assertIn("KiB per idle HTTP/2 connection ≤ nginx", targets)
-        self.assertIn("| 13 | idle HTTP/2 connections | airgate |", md)
+        self.assertIn("scenario 1/2 idle-h2 | airgate | run 1/1", stderr)
+        self.assertIn("scenario 2/2 idle-h2-load | airgate | run 1/1", stderr)
+        for scen, target, row in (
+                (13, "KiB per idle HTTP/2 connection ≤ nginx", "| 13 | idle HTTP/2 connections | airgate |"),
+                (14, "KiB per idle HTTP/2 connection after a page load ≤ nginx",
+                 "| 14 | idle HTTP/2 connections after 50 requests each | airgate |")):
+            r = [run for run in report["runs"] if run["scenario"] == scen][0]["results"][0]
+            self.assertEqual(r["conns"], 50, "scenario %d" % scen)
+            self.assertGreater(r["rss_with_kib"], r["rss_before_kib"])  # 50 sessions, streams and TLS states
+            targets = {t["target"] for t in report["targets"] if t["scenario"] == scen}
+            self.assertIn(target, targets)
+            self.assertIn(row, md)
 
 if __name__ == "__main__":
     unittest.main()

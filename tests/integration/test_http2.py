@@ -113,6 +113,7 @@ class Stream:
         self.id = sid
         self.status = None
         self.headers = []     # response headers (str, str) without pseudo-headers
+        self.never_indexed = set()  # names of those sent as never-indexed literals (RFC 7541 §6.2.3)
         self.data = bytearray()
         self.ended = False
         self.reset = None     # error code of a RST_STREAM from the server
@@ -266,12 +267,14 @@ class H2Client:
         now = time.monotonic()
         if isinstance(ev, h2.events.ResponseReceived):
             st = self._stream(ev.stream_id)
-            for n, v in ev.headers:
-                n, v = n.decode("latin-1"), v.decode("latin-1")
+            for field in ev.headers:
+                n, v = field[0].decode("latin-1"), field[1].decode("latin-1")
                 if n == ":status":
                     st.status = int(v)
                 else:
                     st.headers.append((n, v))
+                    if isinstance(field, hpack.NeverIndexedHeaderTuple):
+                        st.never_indexed.add(n)
         elif isinstance(ev, h2.events.DataReceived):
             st = self._stream(ev.stream_id)
             st.received += len(ev.data)
@@ -662,6 +665,26 @@ class LifecycleTest(H2Base):
         self.assertEqual(hvals(headers, "set-cookie"), SET_COOKIES_EXPECTED, "curl: Set-Cookie headers %r" % headers)
         recs = [r for r in up.requests() if r.path == "/set-cookie"]
         self.assertEqual(recs[-1].header_values("Cookie"), ["k1=v1; k2=v2"], recs[-1].headers)
+
+    def test_per_response_fields_never_indexed(self):
+        # X-Request-Id and Date differ from one response to the next: sent as
+        # never-indexed literals they neither fill the connection's HPACK
+        # table (which every idle connection keeps) nor evict the fields that
+        # repeat.
+        up = self.start_upstream()
+        ag = self.start_airgate(self.config(up))
+        c = self.h2(ag).handshake()
+        for i in range(30):
+            st = c.get("/dated?n=%d" % i)  # the upstream sends a Date field
+            self.assertStatus(st, 200, "request %d" % i, ag)
+            for name in ("x-request-id", "date"):
+                self.assertTrue(st.header_values(name), "response %d has no %s: %r" % (i, name, st.headers))
+                self.assertIn(name, st.never_indexed, "response %d: %s sent indexable (never-indexed: %r)" % (
+                    i, name, sorted(st.never_indexed)))
+        table = list(c.conn.decoder.header_table.dynamic_entries)
+        names = {bytes(n) for n, _ in table}
+        self.assertFalse(names & {b"x-request-id", b"date"}, "per-response values in the HPACK table: %r" % table)
+        self.assertLess(len(table), 30, "the HPACK table grew with every response: %r" % table)
 
     def test_basic_auth_401_and_public_path(self):
         from test_access_basic import USERS_FILE, PASSWORDS, www_authenticate

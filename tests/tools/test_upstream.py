@@ -12,6 +12,7 @@ Endpoints (any other path is /echo):
   /set-cookie           several Set-Cookie headers (see SET_COOKIES)
   /response-hop         a response carrying hop-by-hop headers
   /status?code=N        answers N (no body for 1xx/204/304/HEAD)
+  /dated                a short text answer with a Date field
   /big?bytes=N&mode=length|chunked|close   N pattern bytes, streamed (byte i = i % 256);
                         close: no Content-Length, the end of the body is the end of the connection
   /upload[?delay=S]     counts and discards the body; JSON {bytes, sha256}
@@ -30,6 +31,7 @@ which prints ``listening on http(s)://HOST:PORT`` and serves until killed.
 """
 
 import base64
+import email.utils
 import hashlib
 import json
 import socket
@@ -496,6 +498,10 @@ class Upstream:
                 ("Keep-Alive", "timeout=5, max=100"), ("Proxy-Connection", "keep-alive"),
                 ("Trailer", "X-Checksum"), ("Upgrade", "h2c"),
                 ("X-End-To-End", "kept")], ctype="text/plain")
+        if path == "/dated":
+            # A Date field as an origin server sends one (RFC 9110 §6.6.1).
+            return self._send(sock, rec, 200, b"dated\n", [("Date", email.utils.formatdate(usegmt=True))],
+                              ctype="text/plain")
         if path == "/challenge":
             return self._send(sock, rec, 401, b'{"message":"Unauthorized"}',
                               [("WWW-Authenticate", 'Basic realm="upstream"'),
