@@ -71,7 +71,10 @@ void H2Connection::start() {
     // Closed streams are not kept for the RFC 7540 priority tree (up to
     // max_concurrent_streams of them would stay with an idle connection).
     nghttp2_option_set_no_closed_streams(opt, 1);
-    nghttp2_session_server_new2(&ng_, cb, this, opt);
+    nghttp2_mem mem = memory_.mem();
+    memory_.creating(true);
+    nghttp2_session_server_new3(&ng_, cb, this, opt, &mem);
+    memory_.creating(false);
     nghttp2_option_del(opt);
     nghttp2_session_callbacks_del(cb);
     const nghttp2_settings_entry settings[] = {
@@ -254,6 +257,7 @@ void H2Connection::flush() {
   if (ended_ || writing_ || flushing_) return;
   flushing_ = true;
   out_.clear();
+  memory_.sending();
   for (;;) {
     const std::uint8_t* data = nullptr;
     const ssize_t n = nghttp2_session_mem_send(ng_, &data);
@@ -270,8 +274,12 @@ void H2Connection::flush() {
   flushing_ = false;
   if (out_.empty()) {
     // Nothing in flight: what a burst of responses grew out_ to is not kept
-    // by an idle connection (a browser's, between clicks).
-    if (streams_.empty() && out_.capacity() > kIdleOutput) std::string().swap(out_);
+    // by an idle connection (a browser's, between clicks), nor the pages of
+    // libnghttp2's frame buffer (every frame it packed has been taken).
+    if (streams_.empty()) {
+      if (out_.capacity() > kIdleOutput) std::string().swap(out_);
+      memory_.idle();
+    }
     if (!nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_))
       end("done");
     else

@@ -8,6 +8,7 @@
 //   h2_callbacks.cpp   libnghttp2's callbacks: frames in, abuse accounting
 #pragma once
 
+#include "http/h2_memory.hpp"
 #include "http/rules/h2_limits.hpp"
 #include "http/rules/h2_request.hpp"
 #include "http/session_impl.hpp"
@@ -154,6 +155,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
 
   std::unique_ptr<Session> conn_;  // the TLS stream, the peer, the listener
   WorkerContext& worker_;
+  h2::SessionMemory memory_;  // the session's allocator (its frame buffer's pages go back when idle)
   nghttp2_session* ng_ = nullptr;
   std::unordered_map<std::int32_t, std::shared_ptr<H2Stream>> streams_;
   rules::H2Accounting accounting_;
