@@ -276,10 +276,7 @@ void H2Connection::flush() {
     // Nothing in flight: what a burst of responses grew out_ to is not kept
     // by an idle connection (a browser's, between clicks), nor the pages of
     // libnghttp2's frame buffer (every frame it packed has been taken).
-    if (streams_.empty()) {
-      if (out_.capacity() > kIdleOutput) std::string().swap(out_);
-      memory_.idle();
-    }
+    if (streams_.empty()) release_idle();
     if (!nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_))
       end("done");
     else
@@ -295,6 +292,22 @@ void H2Connection::flush() {
     self->flush();
     self->read();
   });
+}
+
+// No stream open and nothing to send (a browser's connection between
+// clicks): the buffers a burst of streams grew are freed, and the pages of
+// libnghttp2's frame buffer go back to the kernel. The next burst allocates
+// them again, a handful of allocations per burst.
+void H2Connection::release_idle() {
+  if (out_.capacity() > kIdleOutput) std::string().swap(out_);
+  std::string().swap(block_);
+  std::vector<std::pair<std::uint32_t, std::uint32_t>>().swap(block_sizes_);
+  std::vector<rules::H2Field>().swap(views_);
+  request_ = rules::H2RequestView{};
+  std::string().swap(scratch_);
+  std::vector<nghttp2_nv>().swap(nva_);
+  decltype(streams_)().swap(streams_);  // its bucket array
+  memory_.idle();
 }
 
 // Shutdown or reload: GOAWAY in two steps (RFC 9113 §6.8). First a notice

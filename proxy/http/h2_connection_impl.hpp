@@ -116,6 +116,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   void end(std::string_view why);
   void update_deadline();
   void drain();
+  void release_idle();
   void refuse_abuse(const rules::H2Verdict& v);
   void arm_idle(std::chrono::steady_clock::time_point at);
   void on_idle_timer();
