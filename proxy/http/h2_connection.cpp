@@ -71,6 +71,11 @@ void H2Connection::start() {
     // Closed streams are not kept for the RFC 7540 priority tree (up to
     // max_concurrent_streams of them would stay with an idle connection).
     nghttp2_option_set_no_closed_streams(opt, 1);
+    // Response fields are not added to an HPACK table of ours (nginx and
+    // HAProxy keep none either): an upstream's per-response values (trace
+    // ids, connection numbers) would fill it, and every idle connection
+    // would keep it. Names still come from the static table.
+    nghttp2_option_set_max_deflate_dynamic_table_size(opt, 0);
     nghttp2_mem mem = memory_.mem();
     memory_.creating(true);
     nghttp2_session_server_new3(&ng_, cb, this, opt, &mem);
