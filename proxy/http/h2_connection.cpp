@@ -304,7 +304,7 @@ void H2Connection::flush() {
 // libnghttp2's frame buffer go back to the kernel. The next burst allocates
 // them again, a handful of allocations per burst.
 void H2Connection::release_idle() {
-  if (out_.capacity() > kIdleOutput) std::string().swap(out_);
+  std::string().swap(out_);
   std::string().swap(block_);
   std::vector<std::pair<std::uint32_t, std::uint32_t>>().swap(block_sizes_);
   std::vector<rules::H2Field>().swap(views_);

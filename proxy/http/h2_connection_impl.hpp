@@ -41,8 +41,6 @@ inline constexpr std::size_t kReadSize = 16 * 1024;
 inline constexpr int kReadsPerTurn = 16;
 // A response head from the session larger than this is not ours to forward.
 inline constexpr std::size_t kMaxResponseHead = 256 * 1024;
-// The connection's output buffer an idle connection keeps (larger is freed).
-inline constexpr std::size_t kIdleOutput = 1024;
 
 inline std::size_t abuse_index(rules::H2Abuse a) { return static_cast<std::size_t>(a) - 1; }
 // Indexes into observe::Metrics::kHttp2Abuses beyond the H2Abuse kinds.

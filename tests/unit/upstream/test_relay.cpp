@@ -120,6 +120,23 @@ TEST_CASE("relay: a Content-Length request body passes byte for byte through the
   CHECK(received == body);
 }
 
+// relay_response_exact from w.upstream (upstream_buffer holds what the head's
+// read brought past the head) to w.client; returns the outcome and what the
+// client received.
+std::tuple<RelayOutcome, std::string> relay_response(Wires& w, beast::flat_buffer& upstream_buffer, std::size_t length,
+                                                     const std::string& head, RelayBuffer& buffer) {
+  airgate::config::Limits limits;
+  airgate::config::Upstream up;
+  return airgate::test::run(w.io, [&]() -> asio::awaitable<std::tuple<RelayOutcome, std::string>> {
+    auto relay = [&]() -> asio::awaitable<RelayOutcome> {
+      auto r = co_await relay_response_exact(w.upstream, upstream_buffer, length, w.client, head, buffer, limits, up);
+      w.client.close();
+      co_return r;
+    };
+    co_return co_await (relay() && read_all(w.client_peer));
+  }());
+}
+
 TEST_CASE("relay: a Content-Length response leaves with its head first", "[relay]") {
   Wires w;  // here the upstream pair carries the response: upstream_peer writes, upstream reads
   BufferPool pool;
@@ -128,17 +145,7 @@ TEST_CASE("relay: a Content-Length response leaves with its head first", "[relay
   const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
   beast::flat_buffer upstream_buffer;
   asio::co_spawn(w.io, send(w.upstream_peer, body), asio::detached);
-  airgate::config::Limits limits;
-  airgate::config::Upstream up;
-  auto [outcome, received] = airgate::test::run(w.io, [&]() -> asio::awaitable<std::tuple<RelayOutcome, std::string>> {
-    auto relay = [&]() -> asio::awaitable<RelayOutcome> {
-      auto r = co_await relay_response_exact(w.upstream, upstream_buffer, body.size(), w.client, head, buffer, limits,
-                                             up);
-      w.client.close();
-      co_return r;
-    };
-    co_return co_await (relay() && read_all(w.client_peer));
-  }());
+  auto [outcome, received] = relay_response(w, upstream_buffer, body.size(), head, buffer);
   CHECK(outcome.result == RelayResult::ok);
   CHECK(outcome.bytes == body.size());
   CHECK(received == head + body);
@@ -152,17 +159,7 @@ TEST_CASE("relay: a small body that came with its head is sent from there, no re
   const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
   beast::flat_buffer upstream_buffer;  // the head's read brought the body too
   upstream_buffer.commit(asio::buffer_copy(upstream_buffer.prepare(body.size()), asio::buffer(body)));
-  airgate::config::Limits limits;
-  airgate::config::Upstream up;
-  auto [outcome, received] = airgate::test::run(w.io, [&]() -> asio::awaitable<std::tuple<RelayOutcome, std::string>> {
-    auto relay = [&]() -> asio::awaitable<RelayOutcome> {
-      auto r = co_await relay_response_exact(w.upstream, upstream_buffer, body.size(), w.client, head, buffer, limits,
-                                             up);
-      w.client.close();
-      co_return r;
-    };
-    co_return co_await (relay() && read_all(w.client_peer));
-  }());
+  auto [outcome, received] = relay_response(w, upstream_buffer, body.size(), head, buffer);
   CHECK(outcome.result == RelayResult::ok);
   CHECK(received == head + body);
   CHECK(upstream_buffer.size() == 0);
