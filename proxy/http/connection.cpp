@@ -23,6 +23,16 @@ Session::Session(Stream stream, tcp::endpoint peer, ListenerInfo listener, Worke
   peer_address_ = peer_ip_.str();
 }
 
+Session::Session(Stream stream, const Session& connection)
+    : client_(std::move(stream)),
+      peer_ip_(connection.peer_ip_),
+      peer_address_(connection.peer_address_),
+      tls_client_subject_(connection.tls_client_subject_),
+      listener_(connection.listener_),
+      worker_(connection.worker_),
+      set_up_(true),
+      h2_stream_(true) {}
+
 void start_session(tcp::socket socket, tcp::endpoint peer, ListenerInfo listener, WorkerContext& worker) {
   error_code ec;
   socket.set_option(tcp::no_delay(true), ec);

@@ -96,13 +96,7 @@ void H2Connection::open_channel(const std::shared_ptr<H2Stream>& st) {
 // A session on the channel's other side, spawned on this worker.
 void H2Connection::start_session(const std::shared_ptr<H2Stream>& st) {
   st->started = true;
-  auto s = std::make_unique<Session>(net::Stream(tcp::socket(client().get_executor()), st->channel), tcp::endpoint{},
-                                     conn_->listener_, worker_);
-  s->peer_ip_ = conn_->peer_ip_;
-  s->peer_address_ = conn_->peer_address_;
-  s->tls_client_subject_ = conn_->tls_client_subject_;
-  s->set_up_ = true;
-  s->h2_stream_ = true;
+  auto s = std::make_unique<Session>(net::Stream(tcp::socket(client().get_executor()), st->channel), *conn_);
   s->stream_ended_ = [](std::exception_ptr e) {
     if (!e) return;
     try {

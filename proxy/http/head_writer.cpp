@@ -28,6 +28,41 @@ std::vector<std::string> connection_named(const bhttp::header<isRequest>& h) {
   return named;
 }
 
+// rules::must_strip for a field of a parsed head, decided by the field's
+// enum where Beast knows the name (a switch instead of a dozen
+// case-insensitive compares per field): every hop-by-hop name is one Beast
+// knows; a known field is otherwise stripped only when Connection names it.
+template <class Field>
+bool strip(const Field& f, const std::vector<std::string>& named) {
+  switch (f.name()) {
+    case bhttp::field::connection:
+    case bhttp::field::keep_alive:
+    case bhttp::field::proxy_connection:
+    case bhttp::field::te:
+    case bhttp::field::trailer:
+    case bhttp::field::transfer_encoding:
+    case bhttp::field::upgrade:
+    case bhttp::field::proxy_authenticate:
+    case bhttp::field::http2_settings: return true;
+    case bhttp::field::host:
+    case bhttp::field::content_length: return false;
+    case bhttp::field::unknown: return rules::must_strip(f.name_string(), named);
+    default: return !named.empty() && rules::must_strip(f.name_string(), named);
+  }
+}
+
+// The request fields airgate sets itself; none is a name Beast knows.
+enum class Own { none, forwarded_for, forwarded_proto, real_ip, forwarded_host, request_id };
+Own own_field(bhttp::field known, std::string_view name) {
+  if (known != bhttp::field::unknown) return Own::none;
+  if (beast::iequals(name, kXForwardedFor)) return Own::forwarded_for;
+  if (beast::iequals(name, kXForwardedProto)) return Own::forwarded_proto;
+  if (beast::iequals(name, "X-Real-IP")) return Own::real_ip;
+  if (beast::iequals(name, kXForwardedHost)) return Own::forwarded_host;
+  if (beast::iequals(name, kXRequestId)) return Own::request_id;
+  return Own::none;
+}
+
 }  // namespace
 
 std::string upstream_request_head(const bhttp::request_header<>& req, const RequestFraming& framing,
@@ -43,14 +78,14 @@ std::string upstream_request_head(const bhttp::request_header<>& req, const Requ
   for (const auto& f : req) {
     const auto name = f.name_string();
     if (f.name() == bhttp::field::expect || f.name() == bhttp::field::content_length) continue;
-    if (beast::iequals(name, kXForwardedFor)) {
+    const Own own = own_field(f.name(), name);
+    if (own == Own::forwarded_for) {
       if (!xff.empty()) xff += ", ";
       xff.append(f.value());
       continue;
     }
-    if (beast::iequals(name, kXForwardedProto) || beast::iequals(name, "X-Real-IP") ||
-        (replace_host && beast::iequals(name, kXForwardedHost)) || (replace_id && beast::iequals(name, kXRequestId)) ||
-        rules::must_strip(name, named))
+    if (own == Own::forwarded_proto || own == Own::real_ip || (replace_host && own == Own::forwarded_host) ||
+        (replace_id && own == Own::request_id) || strip(f, named))
       continue;
     if (f.name() == bhttp::field::cookie && f.value().find(access::kSessionCookie) != std::string_view::npos) {
       const std::string rest = access::remove_cookie(f.value(), access::kSessionCookie);
@@ -86,7 +121,8 @@ std::string client_response_head(const bhttp::response_header<>& res, const Resp
   for (const auto& f : res) {
     if (hsts && f.name() == bhttp::field::strict_transport_security) continue;
     const auto name = f.name_string();
-    if ((replace_id && beast::iequals(name, kXRequestId)) || rules::must_strip(name, named)) continue;
+    if ((replace_id && f.name() == bhttp::field::unknown && beast::iequals(name, kXRequestId)) || strip(f, named))
+      continue;
     if (strip_basic_challenge && f.name() == bhttp::field::www_authenticate && access::is_basic_scheme(f.value()))
       continue;
     out.append(name).append(": ").append(f.value()).append("\r\n");

@@ -321,7 +321,9 @@ void Session::resolve_client(Exchange& ex) {
   auto [first, last] = req.equal_range(kXForwardedFor);
   for (auto it = first; it != last; ++it) xff.push_back(it->value());
   ex.client_ip = access::resolve_client_address(peer_ip_, xff, ex.rt->trusted_proxies);
-  ex.client_address = ex.client_ip.str();
+  // The peer's address is formatted once per connection; a client named by
+  // a trusted proxy's X-Forwarded-For is formatted here.
+  ex.client_address = ex.client_ip == peer_ip_ ? peer_address_ : ex.client_ip.str();
   ex.log.client = ex.client_address;
 }
 

@@ -40,6 +40,9 @@ class Session {
   static constexpr std::size_t kIdleRead = 2 * 1024;    // the first read of a head (an idle connection's)
 
   Session(net::Stream stream, asio::ip::tcp::endpoint peer, ListenerInfo listener, WorkerContext& worker);
+  // A session for one stream of an HTTP/2 connection: the connection's peer,
+  // listener and client certificate, already set up.
+  Session(net::Stream stream, const Session& connection);
 
   // Serves the connection from where it stands: the connection set-up on the
   // first call, then one exchange after another. Between requests an idle

@@ -139,9 +139,21 @@ bool is_websocket_upgrade(const UpgradeFields& f) {
          f.has_key && f.has_version;
 }
 
+namespace {
+// Bytes check_raw_head looks at: CR, LF and every other control character
+// but HT. All others (visible ASCII, SP, HT, obs-text) pass with one load.
+constexpr std::array<bool, 256> kRawHeadSpecial = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = c != '\t';
+  t[0x7f] = true;
+  return t;
+}();
+}  // namespace
+
 std::string check_raw_head(std::string_view head) {
   for (std::size_t i = 0; i < head.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(head[i]);
+    if (!kRawHeadSpecial[c]) continue;
     if (c == '\r') {
       if (i + 1 >= head.size() || head[i + 1] != '\n') return "bare CR in request head";
       // A line starting with SP/HT after CRLF continues the previous field

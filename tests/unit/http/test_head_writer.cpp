@@ -53,6 +53,17 @@ TEST_CASE("upstream head: hop-by-hop fields, those Connection names and Expect a
                "X-Real-IP: 203.0.113.5\r\nContent-Length: 3\r\n\r\n");
 }
 
+TEST_CASE("upstream head: every hop-by-hop name and a well-known field Connection names are dropped", "[head_writer]") {
+  // The writer decides known names by Beast's field enum: Trailer,
+  // Proxy-Authenticate and HTTP2-Settings are hop-by-hop, and a field every
+  // parser knows (Accept-Language) goes when Connection lists it, in any case.
+  const auto out = upstream_head(
+      "GET / HTTP/1.1\r\nHost: a\r\nConnection: ACCEPT-language\r\nAccept-Language: de\r\nTrailer: x\r\n"
+      "Proxy-Authenticate: Basic\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\nAccept: */*\r\nx-real-ip: 1.2.3.4\r\n\r\n");
+  CHECK(out == "GET / HTTP/1.1\r\nHost: a\r\nAccept: */*\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\n"
+               "X-Forwarded-Host: a\r\nX-Real-IP: 203.0.113.5\r\n\r\n");
+}
+
 TEST_CASE("upstream head: X-Forwarded-For appended to, the others replaced", "[head_writer]") {
   const auto out = upstream_head(
       "GET / HTTP/1.1\r\nX-Forwarded-For: 198.51.100.1\r\nHost: a\r\nx-forwarded-for: 198.51.100.2\r\n"
@@ -106,6 +117,13 @@ TEST_CASE("response head: hop-by-hop dropped, Set-Cookie byte-exact, reason phra
   const auto out = client_response_head(p, ResponseFraming{true, false, false}, nullptr, "");
   CHECK(out == "HTTP/1.1 200 Fine\r\nSet-Cookie: a=1; Path=/; HttpOnly\r\nset-cookie: b=\"2\"; Secure\r\n"
                "Content-Length: 2\r\n\r\n");
+}
+
+TEST_CASE("response head: a well-known field Connection names is dropped", "[head_writer]") {
+  auto res = response("HTTP/1.1 200 OK\r\nConnection: Cache-Control\r\nCache-Control: no-store\r\nTrailer: x\r\n"
+                      "Content-Type: text/plain\r\n\r\n");
+  CHECK(client_response_head(res, {true, false, false}, nullptr, "", "", false) ==
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n");
 }
 
 TEST_CASE("response head: HSTS replaced when configured, passed when not", "[head_writer]") {
