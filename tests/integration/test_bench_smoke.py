@@ -8,17 +8,19 @@ end, measures requests and CPU, and writes its markdown and JSON reports.
 A second test runs the HTTP/2 scenario 11 the same way (--quick, 2 s, no
 warm-up; h2load, skipped when it is not installed), a third the idle HTTP/2
 scenarios 13 and 14 with 50 connections (python3-h2, as test_http2 needs).
+The last runs bench/instructions (callgrind) on airgate with a few requests.
 """
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import unittest
 
-from harness import require_binary
+from harness import SANITIZER, require_binary
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUN = os.path.join(ROOT, "bench", "run")
@@ -98,6 +100,33 @@ class BenchSmoke(unittest.TestCase):
             targets = {t["target"] for t in report["targets"] if t["scenario"] == scen}
             self.assertIn(target, targets)
             self.assertIn(row, md)
+
+
+    def test_instructions_per_request(self):
+        """bench/instructions: airgate under callgrind, the HTTP/2 shape with
+        60 and 180 counted requests: a plausible count per request (an
+        answered h2 request costs airgate tens of thousands of instructions;
+        a count of 0 or millions means the differencing or the dump reading
+        broke) in the printed table and in --out."""
+        if SANITIZER:
+            self.skipTest("valgrind cannot run a sanitizer build")
+        for tool in ("valgrind", "callgrind_control", "h2load"):
+            if not shutil.which(tool):
+                self.skipTest("%s not installed (scripts/install-deps)" % tool)
+        with tempfile.TemporaryDirectory(prefix="bench-smoke-ir-") as out:
+            table = os.path.join(out, "table.md")
+            p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "instructions"), "--proxies", "airgate",
+                                "--shapes", "h2", "--requests", "60", "--warmup", "20", "--upstream", "python",
+                                "--airgate", require_binary(), "--out", table],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+            self.assertEqual(p.returncode, 0, "bench/instructions failed:\n%s\n%s" % (p.stdout[-2000:],
+                                                                                       p.stderr[-3000:]))
+            m = re.search(r"h2, airgate: (\d+) instructions per request", p.stderr)
+            self.assertIsNotNone(m, p.stderr[-2000:])
+            self.assertTrue(10_000 < int(m.group(1)) < 1_000_000, "implausible count: %s" % m.group(1))
+            with open(table, encoding="utf-8") as f:
+                self.assertRegex(f.read(), r"\| HTTP/2, 10 connections x 10 streams \| \d+\.\dk \|")
+
 
 if __name__ == "__main__":
     unittest.main()
