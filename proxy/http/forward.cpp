@@ -139,8 +139,8 @@ asio::awaitable<Step> Session::respond(Exchange& ex, Forwarding& fw) {
   // A 101 is accepted only as the answer to a WebSocket handshake, and only
   // when it switches to WebSocket.
   const bool tunnel = status == 101 && fw.upgrade &&
-                      rules::is_websocket_upgrade({"GET", join_fields(res, bhttp::field::upgrade),
-                                                   join_fields(res, bhttp::field::connection), true, true});
+                      rules::is_websocket_upgrade({"GET", rp.fields().join(bhttp::field::upgrade),
+                                                   rp.fields().join(bhttp::field::connection), true, true});
   if (status == 101 && !tunnel) {
     upstream.close();
     co_return Step::reply(
@@ -163,7 +163,8 @@ asio::awaitable<Step> Session::respond(Exchange& ex, Forwarding& fw) {
   // browser's native sign-in dialog over the app (upstream.browser_basic_challenge).
   const bool strip_challenge = status == 401 && up.browser_basic_challenge == config::BasicChallenge::strip &&
                                rules::is_browser_script(field_or_empty(parser_->get(), kSecFetchMode));
-  const std::string response_head = client_response_head(res, ResponseFraming{client_keep, tunnel, rechunk}, hsts,
+  const std::string response_head = client_response_head(res, rp.fields(),
+                                                         ResponseFraming{client_keep, tunnel, rechunk}, hsts,
                                                          ex.request_id, ex.set_cookie, strip_challenge);
   ex.log.status = status;
   ex.keep_alive = client_keep;

@@ -21,10 +21,17 @@ namespace {
 
 // The field names listed in every Connection field (RFC 9110 §7.6.1).
 template <bool isRequest>
-std::vector<std::string> connection_named(const bhttp::header<isRequest>& h) {
-  std::vector<std::string> named;
+rules::ConnectionNames connection_named(const bhttp::header<isRequest>& h) {
+  rules::ConnectionNames named;
   for (auto it = h.find(bhttp::field::connection); it != h.end() && it->name() == bhttp::field::connection; ++it)
     rules::connection_tokens(it->value(), named);
+  return named;
+}
+
+rules::ConnectionNames connection_named(const HeadFields& fields) {
+  rules::ConnectionNames named;
+  for (const auto f : fields)
+    if (f.name() == bhttp::field::connection) rules::connection_tokens(f.value(), named);
   return named;
 }
 
@@ -33,7 +40,7 @@ std::vector<std::string> connection_named(const bhttp::header<isRequest>& h) {
 // case-insensitive compares per field): every hop-by-hop name is one Beast
 // knows; a known field is otherwise stripped only when Connection names it.
 template <class Field>
-bool strip(const Field& f, const std::vector<std::string>& named) {
+bool strip(const Field& f, const rules::ConnectionNames& named) {
   switch (f.name()) {
     case bhttp::field::connection:
     case bhttp::field::keep_alive:
@@ -68,7 +75,7 @@ Own own_field(bhttp::field known, std::string_view name) {
 std::string upstream_request_head(const bhttp::request_header<>& req, const RequestFraming& framing,
                                   const ForwardedBy& by) {
   const std::string_view host = field_or_empty(req, bhttp::field::host);
-  const std::vector<std::string> named = connection_named(req);
+  const rules::ConnectionNames named = connection_named(req);
   const bool replace_host = !host.empty();
   const bool replace_id = !by.request_id.empty();
   std::string xff;
@@ -108,17 +115,17 @@ std::string upstream_request_head(const bhttp::request_header<>& req, const Requ
   return out;
 }
 
-std::string client_response_head(const bhttp::response_header<>& res, const ResponseFraming& framing,
-                                 const std::string* hsts, std::string_view request_id, std::string_view set_cookie,
-                                 bool strip_basic_challenge) {
+std::string client_response_head(const bhttp::response_header<>& res, const HeadFields& fields,
+                                 const ResponseFraming& framing, const std::string* hsts, std::string_view request_id,
+                                 std::string_view set_cookie, bool strip_basic_challenge) {
   const bool replace_id = !request_id.empty();
-  const std::vector<std::string> named = connection_named(res);
+  const rules::ConnectionNames named = connection_named(fields);
   std::string out;
   out.reserve(512);
   auto reason = res.reason();
   if (reason.empty()) reason = bhttp::obsolete_reason(res.result());
   out.append("HTTP/1.1 ").append(std::to_string(res.result_int())).append(" ").append(reason).append("\r\n");
-  for (const auto& f : res) {
+  for (const auto f : fields) {
     if (hsts && f.name() == bhttp::field::strict_transport_security) continue;
     const auto name = f.name_string();
     if ((replace_id && f.name() == bhttp::field::unknown && beast::iequals(name, kXRequestId)) || strip(f, named))
@@ -132,7 +139,7 @@ std::string client_response_head(const bhttp::response_header<>& res, const Resp
   if (replace_id) out.append(kXRequestId).append(": ").append(request_id).append("\r\n");
   if (framing.chunked) out.append("Transfer-Encoding: chunked\r\n");
   if (framing.tunnel)
-    out.append("Connection: upgrade\r\nUpgrade: ").append(field_or_empty(res, bhttp::field::upgrade)).append("\r\n");
+    out.append("Connection: upgrade\r\nUpgrade: ").append(fields.first(bhttp::field::upgrade)).append("\r\n");
   else if (!framing.keep_alive)
     out.append("Connection: close\r\n");
   out.append("\r\n");

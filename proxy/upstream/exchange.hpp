@@ -12,6 +12,7 @@
 
 #include "config/config.hpp"
 #include "core/reason.hpp"
+#include "http/response_parser.hpp"
 #include "net/stream.hpp"
 #include "upstream/pool.hpp"
 #include "upstream/relay.hpp"
@@ -27,7 +28,8 @@
 namespace airgate::upstream {
 
 using RequestParser = bhttp::request_parser<bhttp::buffer_body>;
-using ResponseParser = bhttp::response_parser<bhttp::buffer_body>;
+// The response head's fields are in parser.fields() (flat), not in get().
+using ResponseParser = http::ResponseParser;
 
 // A request body streamed from the client to the upstream after the head:
 // decoded and sent on chunked when the parser says chunked, else exactly

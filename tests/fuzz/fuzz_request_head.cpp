@@ -30,7 +30,7 @@ void read_accepted(const http::RequestParser& p) {
   (void)airgate::core::acceptable_request_id(field_or_empty(req, http::kXRequestId));
   (void)airgate::access::parse_basic(field_or_empty(req, field::authorization));
   (void)airgate::access::parse_basic(field_or_empty(req, field::proxy_authorization));
-  std::vector<std::string> named;
+  rules::ConnectionNames named;
   rules::connection_tokens(field_or_empty(req, field::connection), named);
   for (const auto& f : req) (void)rules::must_strip(f.name_string(), named);
   (void)rules::has_token(field_or_empty(req, field::connection), "upgrade");

@@ -116,7 +116,7 @@ class BenchSmoke(unittest.TestCase):
         with tempfile.TemporaryDirectory(prefix="bench-smoke-ir-") as out:
             table = os.path.join(out, "table.md")
             p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "instructions"), "--proxies", "airgate",
-                                "--shapes", "h2", "--requests", "60", "--warmup", "20", "--upstream", "python",
+                                "--shapes", "h2", "--requests", "60", "--warmup", "20", "--reps", "1", "--upstream", "python",
                                 "--airgate", require_binary(), "--out", table],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
             self.assertEqual(p.returncode, 0, "bench/instructions failed:\n%s\n%s" % (p.stdout[-2000:],

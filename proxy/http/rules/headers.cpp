@@ -35,14 +35,14 @@ bool is_hop_by_hop(std::string_view name) {
   return std::any_of(kHopByHop.begin(), kHopByHop.end(), [&](auto h) { return iequals(h, name); });
 }
 
-void connection_tokens(std::string_view value, std::vector<std::string>& out) {
-  for_each_token(value, [&](std::string_view tok) { out.push_back(core::to_lower(tok)); });
+void connection_tokens(std::string_view value, ConnectionNames& out) {
+  for_each_token(value, [&](std::string_view tok) { out.push_back(tok); });
 }
 
-bool must_strip(std::string_view name, const std::vector<std::string>& named) {
+bool must_strip(std::string_view name, std::span<const std::string_view> named) {
   if (is_hop_by_hop(name)) return true;
   if (iequals(name, "host") || iequals(name, "content-length")) return false;
-  return std::any_of(named.begin(), named.end(), [&](const std::string& n) { return iequals(n, name); });
+  return std::any_of(named.begin(), named.end(), [&](std::string_view n) { return iequals(n, name); });
 }
 
 std::string forwarded_address(std::string_view address) {

@@ -2,6 +2,9 @@
 // values (no Beast types) so they are unit-tested without sockets.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
+
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,15 +15,21 @@ namespace airgate::http::rules {
 // strip (Keep-Alive, Proxy-Connection). Case-insensitive.
 bool is_hop_by_hop(std::string_view name);
 
-// Field names listed in a Connection header value ("close, X-Foo"), lower-cased,
-// appended to `out`.
-void connection_tokens(std::string_view connection_value, std::vector<std::string>& out);
+// Field names listed in Connection header values: views into those values,
+// compared case-insensitively. Most heads have one or two ("close",
+// "keep-alive"), kept without an allocation.
+using ConnectionNames = boost::container::small_vector<std::string_view, 4>;
+
+// The field names listed in a Connection header value ("close, X-Foo"),
+// trimmed, appended to `out` (views into `connection_value`).
+void connection_tokens(std::string_view connection_value, ConnectionNames& out);
 
 // True when `name` must be removed when forwarding: hop-by-hop or named in
-// Connection (`named` from connection_tokens()). Host and Content-Length are
-// never removed because Connection names them: a sender cannot make airgate
-// drop the target's host or desynchronise the framing that way.
-bool must_strip(std::string_view name, const std::vector<std::string>& named);
+// Connection (`named` from connection_tokens(), any case). Host and
+// Content-Length are never removed because Connection names them: a sender
+// cannot make airgate drop the target's host or desynchronise the framing
+// that way.
+bool must_strip(std::string_view name, std::span<const std::string_view> named);
 
 // RFC 3986 §3.2.2 host with an optional port, as a Host field value:
 // reg-name (unreserved, pct-encoded, sub-delims), IPv4, or an IP-literal in

@@ -1,11 +1,13 @@
 // The head writers (http/head_writer.hpp) on parsed messages, without a session.
 #include "http/head_writer.hpp"
 #include "http/request_head.hpp"
+#include "http/response_parser.hpp"
 
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <string>
 
 using namespace airgate::http;
@@ -30,15 +32,27 @@ std::string upstream_head(std::string_view head, const ForwardedBy& by = {"10.0.
   return upstream_request_head(p.parser.get(), p.framing(), by);
 }
 
-bhttp::response<bhttp::string_body> response(std::string_view head) {
-  bhttp::response_parser<bhttp::string_body> p;
-  p.eager(false);
+// An upstream's response head as the session has it: through ResponseParser
+// (the fields flat, beside the status line).
+struct Response {
+  std::unique_ptr<ResponseParser> p = std::make_unique<ResponseParser>();
+};
+
+Response response(std::string_view head) {
+  Response r;
   boost::system::error_code ec;
-  p.put(boost::asio::buffer(head.data(), head.size()), ec);
-  if (ec == bhttp::error::need_more) ec = {};
+  r.p->put(boost::asio::buffer(head.data(), head.size()), ec);
+  if (ec == bhttp::error::need_more || ec == bhttp::error::need_buffer) ec = {};
   REQUIRE_FALSE(ec);
-  REQUIRE(p.is_header_done());
-  return p.release();
+  REQUIRE(r.p->is_header_done());
+  return r;
+}
+
+std::string client_response_head(const Response& r, const ResponseFraming& framing, const std::string* hsts,
+                                 std::string_view request_id, std::string_view set_cookie = {},
+                                 bool strip_basic_challenge = false) {
+  return airgate::http::client_response_head(r.p->get(), r.p->fields(), framing, hsts, request_id, set_cookie,
+                                             strip_basic_challenge);
 }
 
 }  // namespace
