@@ -1,8 +1,8 @@
-// Small readers of Beast's field containers shared by the session, the head
-// writers and the request head parser.
+// Field names airgate sets or reads, and the cookie reader of a parsed
+// head's fields (HeadFields: first(), join() and count() are its own).
 #pragma once
 
-#include <boost/beast/http/fields.hpp>
+#include "http/head_fields.hpp"
 
 #include <optional>
 #include <string>
@@ -19,27 +19,8 @@ constexpr std::string_view kXForwardedHost = "X-Forwarded-Host";
 constexpr std::string_view kSecFetchMode = "Sec-Fetch-Mode";
 constexpr std::string_view kSecFetchSite = "Sec-Fetch-Site";
 
-// The first field of that name, or empty.
-template <class Name>
-std::string_view field_or_empty(const bhttp::fields& f, Name name) {
-  auto it = f.find(name);
-  return it == f.end() ? std::string_view{} : std::string_view(it->value());
-}
-
-// All fields of one name joined with ", " (RFC 9110 §5.3).
-template <class Name>
-std::string join_fields(const bhttp::fields& f, Name name) {
-  std::string out;
-  auto [first, last] = f.equal_range(name);
-  for (auto it = first; it != last; ++it) {
-    if (!out.empty()) out += ", ";
-    out.append(it->value());
-  }
-  return out;
-}
-
 // The value of cookie `name` in the first Cookie field that has it (a
 // browser may split cookies over several fields), or nullopt.
-std::optional<std::string_view> request_cookie(const bhttp::fields& f, std::string_view name);
+std::optional<std::string_view> request_cookie(const HeadFields& f, std::string_view name);
 
 }  // namespace airgate::http

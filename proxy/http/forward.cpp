@@ -27,13 +27,14 @@ namespace {
 
 // Only a WebSocket handshake is ever forwarded as an upgrade; any other
 // Upgrade (h2c, TLS/1.0, ...) is stripped with its Connection token.
-bool is_websocket_request(const bhttp::request_header<>& req) {
-  if (!req.count(bhttp::field::upgrade)) return false;
-  const std::string upgrade = join_fields(req, bhttp::field::upgrade);
-  const std::string connection = join_fields(req, bhttp::field::connection);
+bool is_websocket_request(const RequestParser& req) {
+  const HeadFields& fields = req.fields();
+  if (!fields.count(bhttp::field::upgrade)) return false;
+  const std::string upgrade = fields.join(bhttp::field::upgrade);
+  const std::string connection = fields.join(bhttp::field::connection);
   return rules::is_websocket_upgrade({req.method_string(), upgrade, connection,
-                                      req.count(bhttp::field::sec_websocket_key) == 1,
-                                      req.count(bhttp::field::sec_websocket_version) == 1});
+                                      fields.count(bhttp::field::sec_websocket_key) == 1,
+                                      fields.count(bhttp::field::sec_websocket_version) == 1});
 }
 
 }  // namespace
@@ -42,9 +43,8 @@ bool is_websocket_request(const bhttp::request_header<>& req) {
 Step Session::route(Exchange& ex, Forwarding& fw) {
   const auto& cfg = *ex.rt->config;
   auto& p = *parser_;
-  const auto& req = p.get();
   fw.has_body = p.chunked() || (p.content_length() && *p.content_length() > 0);
-  fw.upgrade = ex.may_upgrade && !fw.has_body && is_websocket_request(req);
+  fw.upgrade = ex.may_upgrade && !fw.has_body && is_websocket_request(p);
   fw.buffer_body = fw.has_body && !p.chunked() && p.content_length().value_or(0) <= cfg.limits.client_body_buffer_size;
   fw.peer = &upstream::route(ex.rt->peers, ex.route);  // chosen with the normalised path, before access
   ex.log.upstream = fw.peer->cfg->url.authority();
@@ -70,7 +70,7 @@ asio::awaitable<Step> Session::admit_body(Exchange& ex, Forwarding& fw) {
                             true, std::move(extra));
     }
   }
-  if (fw.has_body && beast::iequals(field_or_empty(parser_->get(), bhttp::field::expect), "100-continue")) {
+  if (fw.has_body && beast::iequals(parser_->fields().first(bhttp::field::expect), "100-continue")) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     client_.expires_after(cfg.limits.client_body_timeout);
     auto [ec, n] = co_await asio::async_write(client_, asio::buffer(kContinue), use_tuple);
@@ -96,7 +96,7 @@ asio::awaitable<Step> Session::send_upstream(Exchange& ex, Forwarding& fw) {
   const auto length = p.content_length();
   const RequestFraming framing{length ? std::optional<std::uint64_t>(*length) : std::nullopt, p.chunked(), fw.upgrade};
   const std::string request_head = upstream_request_head(
-      p.get(), framing, ForwardedBy{peer_address_, ex.client_address, ex.request_id, listener_.tls});
+      p, framing, ForwardedBy{peer_address_, ex.client_address, ex.request_id, listener_.tls});
 
   fw.relay.emplace(worker_.buffers);
   fw.upstream_buffer.emplace(worker_.flat_buffers);
@@ -110,8 +110,7 @@ asio::awaitable<Step> Session::send_upstream(Exchange& ex, Forwarding& fw) {
     if (p.chunked() && cfg.limits.max_body_size != 0) p.body_limit(cfg.limits.max_body_size);
   }
   const upstream::ExchangeRequest request{
-      *fw.peer,  request_head, fw.body, stream_body ? &streamed : nullptr, p.get().method() == bhttp::verb::head,
-      cfg.limits};
+      *fw.peer, request_head, fw.body, stream_body ? &streamed : nullptr, p.method() == bhttp::verb::head, cfg.limits};
   auto& exchanged = fw.exchanged;
   co_await upstream::exchange(worker_.pool, request, **fw.upstream_buffer, *fw.relay, exchanged);
   if (exchanged.body) {
@@ -147,7 +146,7 @@ asio::awaitable<Step> Session::respond(Exchange& ex, Forwarding& fw) {
         fail(Reason::upstream_bad_response, fw.upgrade ? "the upstream switched to a protocol other than WebSocket"
                                                        : "the upstream switched protocols without being asked to"));
   }
-  const bool is_head = parser_->get().method() == bhttp::verb::head;
+  const bool is_head = parser_->method() == bhttp::verb::head;
   const bool response_has_body = !(is_head || status == 204 || status == 304 || tunnel);
   const bool close_delimited = response_has_body && !rp.chunked() && !rp.content_length();
   const bool upstream_keep = rp.keep_alive() && !close_delimited && !tunnel;
@@ -162,7 +161,7 @@ asio::awaitable<Step> Session::respond(Exchange& ex, Forwarding& fw) {
   // An upstream 401 challenge answered to a browser's script would raise the
   // browser's native sign-in dialog over the app (upstream.browser_basic_challenge).
   const bool strip_challenge = status == 401 && up.browser_basic_challenge == config::BasicChallenge::strip &&
-                               rules::is_browser_script(field_or_empty(parser_->get(), kSecFetchMode));
+                               rules::is_browser_script(parser_->fields().first(kSecFetchMode));
   const std::string response_head = client_response_head(res, rp.fields(),
                                                          ResponseFraming{client_keep, tunnel, rechunk}, hsts,
                                                          ex.request_id, ex.set_cookie, strip_challenge);

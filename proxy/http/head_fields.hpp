@@ -2,14 +2,16 @@
 // one string, an index of (Beast's field enum, offsets) beside it. What
 // Beast's basic_fields keeps as one heap node per field in a case-insensitive
 // tree, this keeps in one allocation per head, in the order received.
-// Filled by a parser's on_field_impl (response_parser.hpp); read by the
-// response path (forward.cpp, the head writer).
+// Filled by the parsers' on_field_impl (RequestParser in request_head.hpp,
+// ResponseParser in response_parser.hpp); read by the session's steps and
+// the head writers.
 #pragma once
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/container/small_vector.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -80,6 +82,18 @@ class HeadFields {
     for (const auto& e : entries_)
       if (boost::beast::iequals(Field(&text_, &e).name_string(), name)) return Field(&text_, &e).value();
     return {};
+  }
+  std::size_t count(bhttp::field name) const {
+    std::size_t n = 0;
+    if (name != bhttp::field::unknown)
+      for (const auto& e : entries_) n += e.id == name;
+    return n;
+  }
+  // Removes every field `name` (its bytes stay, unreferenced).
+  void erase(bhttp::field name) {
+    if (name == bhttp::field::unknown) return;
+    entries_.erase(std::remove_if(entries_.begin(), entries_.end(), [name](const Entry& e) { return e.id == name; }),
+                   entries_.end());
   }
   // Every field `name` joined with ", " (RFC 9110 §5.3).
   std::string join(bhttp::field name) const {

@@ -20,14 +20,6 @@ namespace beast = boost::beast;
 namespace {
 
 // The field names listed in every Connection field (RFC 9110 §7.6.1).
-template <bool isRequest>
-rules::ConnectionNames connection_named(const bhttp::header<isRequest>& h) {
-  rules::ConnectionNames named;
-  for (auto it = h.find(bhttp::field::connection); it != h.end() && it->name() == bhttp::field::connection; ++it)
-    rules::connection_tokens(it->value(), named);
-  return named;
-}
-
 rules::ConnectionNames connection_named(const HeadFields& fields) {
   rules::ConnectionNames named;
   for (const auto f : fields)
@@ -72,17 +64,17 @@ Own own_field(bhttp::field known, std::string_view name) {
 
 }  // namespace
 
-std::string upstream_request_head(const bhttp::request_header<>& req, const RequestFraming& framing,
-                                  const ForwardedBy& by) {
-  const std::string_view host = field_or_empty(req, bhttp::field::host);
-  const rules::ConnectionNames named = connection_named(req);
+std::string upstream_request_head(const RequestParser& req, const RequestFraming& framing, const ForwardedBy& by) {
+  const HeadFields& fields = req.fields();
+  const std::string_view host = fields.first(bhttp::field::host);
+  const rules::ConnectionNames named = connection_named(fields);
   const bool replace_host = !host.empty();
   const bool replace_id = !by.request_id.empty();
   std::string xff;
   std::string out;
   out.reserve(512);
   out.append(req.method_string()).append(" ").append(req.target()).append(" HTTP/1.1\r\n");
-  for (const auto& f : req) {
+  for (const auto f : fields) {
     const auto name = f.name_string();
     if (f.name() == bhttp::field::expect || f.name() == bhttp::field::content_length) continue;
     const Own own = own_field(f.name(), name);
@@ -110,7 +102,7 @@ std::string upstream_request_head(const bhttp::request_header<>& req, const Requ
     out.append("Content-Length: ").append(std::to_string(*framing.content_length)).append("\r\n");
   if (framing.chunked) out.append("Transfer-Encoding: chunked\r\n");
   if (framing.upgrade)
-    out.append("Connection: upgrade\r\nUpgrade: ").append(field_or_empty(req, bhttp::field::upgrade)).append("\r\n");
+    out.append("Connection: upgrade\r\nUpgrade: ").append(fields.first(bhttp::field::upgrade)).append("\r\n");
   out.append("\r\n");
   return out;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "http/head_fields.hpp"
+#include "http/request_head.hpp"
 
 #include <boost/beast/http/message.hpp>
 
@@ -40,8 +41,7 @@ struct RequestFraming {
 // cookie is removed from Cookie fields (a field left empty is dropped); Host
 // and every other field (every other cookie included) pass byte for byte, in
 // their order.
-std::string upstream_request_head(const bhttp::request_header<>& req, const RequestFraming& framing,
-                                  const ForwardedBy& by);
+std::string upstream_request_head(const RequestParser& req, const RequestFraming& framing, const ForwardedBy& by);
 
 // How the response reaches the client.
 struct ResponseFraming {

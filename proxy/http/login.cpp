@@ -36,8 +36,8 @@ constexpr std::size_t kMaxLoginForm = 8 * 1024;
 // A form posted from another site (Sec-Fetch-Site is sent by every current
 // browser; a request without it is not a browser's and the nonce check
 // stands alone).
-bool cross_site(const bhttp::fields& req) {
-  const auto site = field_or_empty(req, kSecFetchSite);
+bool cross_site(const HeadFields& fields) {
+  const auto site = fields.first(kSecFetchSite);
   return !site.empty() && site != "same-origin" && site != "none";
 }
 
@@ -50,7 +50,7 @@ bool Session::login_form_on(const runtime::Runtime& rt) const {
 // Step 3b: a request under /.airgate/ is answered here, before access control
 // (the login page must be reachable without credentials).
 asio::awaitable<Step> Session::own_page(Exchange& ex) {
-  const auto& req = parser_->get();
+  const auto& req = *parser_;
   const std::string_view target = req.target();
   const std::string_view path = target.substr(0, target.find('?'));
   const auto method = req.method();
@@ -86,7 +86,7 @@ asio::awaitable<Step> Session::own_page(Exchange& ex) {
 Step Session::login_form(Exchange& ex, int status, Reason reason, std::string_view rd, std::string_view username,
                          std::string_view message, bool close_after, ExtraFields extra) {
   const auto& rt = *ex.rt;
-  const auto existing = request_cookie(parser_->get(), access::kLoginCookie);
+  const auto existing = request_cookie(parser_->fields(), access::kLoginCookie);
   const std::string nonce = existing && access::is_login_nonce(*existing) && status != 403 ? std::string(*existing)
                                                                                            : access::new_login_nonce();
   const std::string csrf = rt.sessions->keys().csrf_token(nonce);
@@ -101,7 +101,7 @@ Step Session::login_form(Exchange& ex, int status, Reason reason, std::string_vi
 // POST /.airgate/login.
 asio::awaitable<Step> Session::login_submit(Exchange& ex) {
   auto& p = *parser_;
-  const auto& req = p.get();
+  const HeadFields& req = p.fields();
   const auto& rt = *ex.rt;
   const auto length = p.content_length();
   if (p.chunked() || !length)
@@ -118,7 +118,7 @@ asio::awaitable<Step> Session::login_submit(Exchange& ex) {
   }
   auto form = rules::parse_form(body);
   access::wipe(body);
-  const std::string_view content_type = field_or_empty(req, bhttp::field::content_type);
+  const std::string_view content_type = req.first(bhttp::field::content_type);
   if (!form || !beast::iequals(content_type.substr(0, content_type.find(';')), "application/x-www-form-urlencoded")) {
     co_return login_form(ex, 400, Reason::malformed_request, "/", {}, "The sign-in form could not be read. Try again.",
                          false);
@@ -190,7 +190,7 @@ asio::awaitable<Step> Session::login_submit(Exchange& ex) {
 // cleared and the browser goes to the login page. A logout requested by
 // another site's page is not honoured (no forced sign-out).
 Step Session::logout(Exchange& ex, bool has_body) {
-  const auto& req = parser_->get();
+  const HeadFields& req = parser_->fields();
   const auto& sessions = *ex.rt->sessions;
   ExtraFields extra;
   const bool login_on = login_form_on(*ex.rt);

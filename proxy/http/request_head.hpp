@@ -23,7 +23,36 @@
 
 namespace airgate::http {
 
-using RequestParser = bhttp::request_parser<bhttp::buffer_body>;
+// Beast's request_parser<buffer_body> for the request line, the framing
+// (chunked, Content-Length, keep-alive: basic_parser works them out from the
+// bytes) and the body, with the fields kept flat in fields() (HeadFields:
+// one allocation per head, not a heap node per field in a case-insensitive
+// tree). Beast's message is not reachable from here (get() is private; the
+// body relay reaches it through the base class): its field container stays
+// empty, and message::keep_alive() or chunked() would read it.
+class RequestParser : public bhttp::request_parser<bhttp::buffer_body> {
+  using Base = bhttp::request_parser<bhttp::buffer_body>;
+
+ public:
+  const HeadFields& fields() const { return fields_; }
+  HeadFields& fields() { return fields_; }
+  bhttp::verb method() const { return Base::get().method(); }
+  std::string_view method_string() const { return Base::get().method_string(); }
+  std::string_view target() const { return Base::get().target(); }
+  void target(std::string_view t) { Base::get().target(boost::beast::string_view(t.data(), t.size())); }
+  unsigned version() const { return Base::get().version(); }
+
+ private:
+  using Base::get;
+  // Called once per field, with views into the bytes being parsed (copied).
+  void on_field_impl(bhttp::field name, boost::beast::string_view name_string, boost::beast::string_view value,
+                     boost::beast::error_code&) override {
+    fields_.add(name, std::string_view(name_string.data(), name_string.size()),
+                std::string_view(value.data(), value.size()));
+  }
+
+  HeadFields fields_;
+};
 
 // RFC 9112 §2.2: empty lines before the request line are ignored. The number
 // of leading bytes to drop.
@@ -100,21 +129,22 @@ inline RequestHeadCheck malformed(RequestHeadCheck r, std::string_view why) {
 
 // RFC 9112 checks on what the parser accepted: version, Host, origin-form
 // target, Transfer-Encoding.
-inline RequestHeadCheck check_parsed_head(RequestHeadCheck r, const bhttp::request_header<>& req) {
+inline RequestHeadCheck check_parsed_head(RequestHeadCheck r, const RequestParser& req) {
+  const HeadFields& fields = req.fields();
   if (req.version() != 10 && req.version() != 11)
     return head_failure(std::move(r), core::Reason::http_version_not_supported,
                         "only HTTP/1.0 and HTTP/1.1 are supported");
-  if (req.version() == 11 && req.count(bhttp::field::host) != 1)
-    return malformed(std::move(r), req.count(bhttp::field::host) ? "more than one Host header" : "missing Host header");
-  if (req.count(bhttp::field::host) > 1) return malformed(std::move(r), "more than one Host header");
-  if (!rules::valid_host(field_or_empty(req, bhttp::field::host)))
+  const std::size_t hosts = fields.count(bhttp::field::host);
+  if (req.version() == 11 && hosts != 1)
+    return malformed(std::move(r), hosts ? "more than one Host header" : "missing Host header");
+  if (hosts > 1) return malformed(std::move(r), "more than one Host header");
+  if (!rules::valid_host(fields.first(bhttp::field::host)))
     return malformed(std::move(r), "the Host header is not a valid host name or address");
   auto target = req.target();
   if (target.empty() || (target.front() != '/' && !(target == "*" && req.method() == bhttp::verb::options)))
     return malformed(std::move(r), "request target must be an absolute path (origin-form)");
-  if (req.count(bhttp::field::transfer_encoding)) {
-    if (req.count(bhttp::field::transfer_encoding) > 1 ||
-        !rules::acceptable_request_transfer_encoding(field_or_empty(req, bhttp::field::transfer_encoding)))
+  if (const std::size_t codings = fields.count(bhttp::field::transfer_encoding)) {
+    if (codings > 1 || !rules::acceptable_request_transfer_encoding(fields.first(bhttp::field::transfer_encoding)))
       return malformed(std::move(r), "unsupported Transfer-Encoding (only \"chunked\" is accepted)");
     if (req.version() == 10) return malformed(std::move(r), "Transfer-Encoding in an HTTP/1.0 request");
   }
@@ -149,7 +179,7 @@ inline RequestHeadCheck parse_request_head(std::string_view head, RequestParser&
   if (!parser.is_header_done()) return detail::malformed(std::move(r), "incomplete request head");
   r.parsed = true;
   r.used = used;
-  return detail::check_parsed_head(std::move(r), parser.get());
+  return detail::check_parsed_head(std::move(r), parser);
 }
 
 }  // namespace airgate::http

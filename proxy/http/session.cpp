@@ -182,7 +182,7 @@ asio::awaitable<bool> Session::exchange() {
   if (step.proceeds()) {
     resolve_client(ex);
     // airgate's own pages (login.cpp) answer before access control.
-    if (parser_->get().target().starts_with(rules::kOwnPrefix))
+    if (parser_->target().starts_with(rules::kOwnPrefix))
       step = co_await own_page(ex);
     else
       step = co_await check_access(ex);
@@ -256,20 +256,20 @@ Step Session::parse_head(Exchange& ex, std::size_t head_len) {
   }
   buffer_.consume(check.used);
 
-  auto& req = p.get();
-  ex.log.method = std::string(req.method_string());
-  ex.log.target = std::string(req.target());
-  ex.log.version = h2_stream_ ? 20 : req.version();
-  ex.log.host = std::string(field_or_empty(req, bhttp::field::host));
-  ex.log.user_agent = std::string(field_or_empty(req, bhttp::field::user_agent));
-  ex.log.referer = std::string(field_or_empty(req, bhttp::field::referer));
-  auto path = req.target().substr(0, req.target().find('?'));
-  ex.json_errors = rules::wants_json(field_or_empty(req, bhttp::field::accept), path);
-  ex.keep_alive = req.keep_alive();
+  const HeadFields& fields = p.fields();
+  ex.log.method = std::string(p.method_string());
+  ex.log.target = std::string(p.target());
+  ex.log.version = h2_stream_ ? 20 : static_cast<int>(p.version());
+  ex.log.host = std::string(fields.first(bhttp::field::host));
+  ex.log.user_agent = std::string(fields.first(bhttp::field::user_agent));
+  ex.log.referer = std::string(fields.first(bhttp::field::referer));
+  auto path = p.target().substr(0, p.target().find('?'));
+  ex.json_errors = rules::wants_json(fields.first(bhttp::field::accept), path);
+  ex.keep_alive = p.keep_alive();  // the parser's: Connection and the version, as the message's would say
   if (check.failure) return Step::reply(fail(*check.failure, check.message));
 
   if (ex.rt->config->headers.request_id) {
-    auto incoming = field_or_empty(req, kXRequestId);
+    auto incoming = fields.first(kXRequestId);
     ex.request_id = core::acceptable_request_id(incoming) ? std::string(incoming) : core::new_request_id();
     ex.log.request_id = ex.request_id;
   }
@@ -292,7 +292,7 @@ Step Session::redirect(Exchange& ex) {
 // (query kept), so public_paths, the route and the upstream see one form.
 // Then the route, by path and method, whose access check_access applies.
 Step Session::select_route(Exchange& ex) {
-  auto& req = parser_->get();
+  auto& req = *parser_;
   const std::string_view target = req.target();
   if (target == "*") return Step::next();  // OPTIONS *: no path, no route
   const auto query_at = target.find('?');
@@ -316,10 +316,9 @@ Step Session::select_route(Exchange& ex) {
 
 // Step 3: the client address (X-Forwarded-For believed from trusted_proxies only).
 void Session::resolve_client(Exchange& ex) {
-  const auto& req = parser_->get();
   std::vector<std::string_view> xff;
-  auto [first, last] = req.equal_range(kXForwardedFor);
-  for (auto it = first; it != last; ++it) xff.push_back(it->value());
+  for (const auto f : parser_->fields())
+    if (f.name() == bhttp::field::unknown && beast::iequals(f.name_string(), kXForwardedFor)) xff.push_back(f.value());
   ex.client_ip = access::resolve_client_address(peer_ip_, xff, ex.rt->trusted_proxies);
   // The peer's address is formatted once per connection; a client named by
   // a trusted proxy's X-Forwarded-For is formatted here.
@@ -330,13 +329,13 @@ void Session::resolve_client(Exchange& ex) {
 // Step 4: access control (access::AccessControl). Only a hash check (bcrypt:
 // tens of ms) suspends: it runs on the blocking pool, off the event loop.
 asio::awaitable<Step> Session::check_access(Exchange& ex) {
-  const auto& req = parser_->get();
+  const auto& req = *parser_;
   auto& ac = *ex.rt->access;
   const std::string path(req.target().substr(0, req.target().find('?')));
   access::AccessInput in{ex.client_ip,
                          path,
-                         field_or_empty(req, bhttp::field::authorization),
-                         field_or_empty(req, bhttp::field::proxy_authorization),
+                         req.fields().first(bhttp::field::authorization),
+                         req.fields().first(bhttp::field::proxy_authorization),
                          Clock::now(),
                          {}};
   check_session(ex);
@@ -354,7 +353,7 @@ asio::awaitable<Step> Session::check_access(Exchange& ex) {
 void Session::check_session(Exchange& ex) {
   const auto* sessions = ex.rt->sessions.get();
   if (!sessions || !listener_.tls) return;
-  const auto token = request_cookie(parser_->get(), access::kSessionCookie);
+  const auto token = request_cookie(parser_->fields(), access::kSessionCookie);
   if (!token) return;
   const auto checked = sessions->check(*token, unix_now());
   if (checked.user) {
@@ -366,15 +365,16 @@ void Session::check_session(Exchange& ex) {
   }
 }
 
-std::optional<std::string_view> request_cookie(const bhttp::fields& f, std::string_view name) {
-  for (auto it = f.find(bhttp::field::cookie); it != f.end() && it->name() == bhttp::field::cookie; ++it)
-    if (auto v = access::find_cookie(it->value(), name)) return v;
+std::optional<std::string_view> request_cookie(const HeadFields& f, std::string_view name) {
+  for (const auto field : f)
+    if (field.name() == bhttp::field::cookie)
+      if (auto v = access::find_cookie(field.value(), name)) return v;
   return std::nullopt;
 }
 
 // Step 4, after the decision: credentials removed, the reply chosen.
 Step Session::apply_access(Exchange& ex, const access::AccessDecision& d) {
-  auto& req = parser_->get();
+  HeadFields& fields = parser_->fields();
   const auto& rt = *ex.rt;
   auto& ac = *rt.access;
   ex.log.reason = d.reason;
@@ -384,10 +384,10 @@ Step Session::apply_access(Exchange& ex, const access::AccessDecision& d) {
   // a Bearer token in Authorization is the upstream's and passes untouched.
   // Also with a session: a browser keeps sending the Basic credential it
   // cached for this site, and that is airgate's, not the app's.
-  if (d.credential_in_proxy_authorization) req.erase(bhttp::field::proxy_authorization);
+  if (d.credential_in_proxy_authorization) fields.erase(bhttp::field::proxy_authorization);
   if (ac.basic_configured() && !rt.config->auth.forward_authorization &&
-      access::is_basic_scheme(field_or_empty(req, bhttp::field::authorization)))
-    req.erase(bhttp::field::authorization);
+      access::is_basic_scheme(fields.first(bhttp::field::authorization)))
+    fields.erase(bhttp::field::authorization);
 
   // A denied request with a body closes the connection (the body is not read).
   const bool has_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
@@ -400,7 +400,7 @@ Step Session::apply_access(Exchange& ex, const access::AccessDecision& d) {
       // session, so it keeps access when the app sets its own Authorization.
       // API clients (no Sec-Fetch-Mode) keep no cookies: none is sent to them.
       if (d.reason == Reason::basic_auth && rt.sessions && listener_.tls &&
-          rules::is_browser_request(field_or_empty(req, kSecFetchMode))) {
+          rules::is_browser_request(fields.first(kSecFetchMode))) {
         ex.set_cookie = access::session_set_cookie(access::kSessionCookie, rt.sessions->issue(d.user, unix_now()));
         worker_.metrics->session_issued();
       }
@@ -410,9 +410,9 @@ Step Session::apply_access(Exchange& ex, const access::AccessDecision& d) {
       return Step::next();
     case Outcome::unauthorized: {
       // A page the user opens goes to the login form (auth.login: form).
-      const auto fetch_mode = field_or_empty(req, kSecFetchMode);
-      if (login_form_on(rt) && rules::is_navigation(req.method_string(), fetch_mode)) {
-        extra.emplace_back(bhttp::field::location, rules::login_location(req.target()));
+      const auto fetch_mode = fields.first(kSecFetchMode);
+      if (login_form_on(rt) && rules::is_navigation(parser_->method_string(), fetch_mode)) {
+        extra.emplace_back(bhttp::field::location, rules::login_location(parser_->target()));
         return Step::reply(fail(Reason::login_required, "sign in first"), has_body, std::move(extra));
       }
       // A browser's script gets no Basic challenge: the browser would show its

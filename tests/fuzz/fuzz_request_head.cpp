@@ -16,7 +16,6 @@
 
 namespace http = airgate::http;
 namespace rules = airgate::http::rules;
-using airgate::http::field_or_empty;
 using airgate::http::bhttp::field;
 
 namespace {
@@ -25,15 +24,16 @@ constexpr std::size_t kMaxHeaderSize = 64 * 1024;  // config default limits.max_
 
 // What the access and forwarding steps read from an accepted head.
 void read_accepted(const http::RequestParser& p) {
-  const auto& req = p.get();
-  (void)req.keep_alive();
-  (void)airgate::core::acceptable_request_id(field_or_empty(req, http::kXRequestId));
-  (void)airgate::access::parse_basic(field_or_empty(req, field::authorization));
-  (void)airgate::access::parse_basic(field_or_empty(req, field::proxy_authorization));
+  const auto& req = p.fields();
+  (void)p.keep_alive();
+  (void)airgate::core::acceptable_request_id(req.first(http::kXRequestId));
+  (void)airgate::access::parse_basic(req.first(field::authorization));
+  (void)airgate::access::parse_basic(req.first(field::proxy_authorization));
   rules::ConnectionNames named;
-  rules::connection_tokens(field_or_empty(req, field::connection), named);
-  for (const auto& f : req) (void)rules::must_strip(f.name_string(), named);
-  (void)rules::has_token(field_or_empty(req, field::connection), "upgrade");
+  for (const auto f : req)
+    if (f.name() == field::connection) rules::connection_tokens(f.value(), named);
+  for (const auto f : req) (void)rules::must_strip(f.name_string(), named);
+  (void)rules::has_token(req.join(field::connection), "upgrade");
   (void)p.chunked();
   (void)p.content_length();
 }

@@ -1,6 +1,8 @@
 // HeadFields (http/head_fields.hpp) and ResponseParser
 // (http/response_parser.hpp): a response head's fields kept flat.
+#include "http/fields.hpp"
 #include "http/head_fields.hpp"
+#include "http/request_head.hpp"
 #include "http/response_parser.hpp"
 
 #include <boost/asio/buffer.hpp>
@@ -75,4 +77,43 @@ TEST_CASE("response parser: fields flat and in order, framing from the parser, b
   CHECK(p.fields().first(bhttp::field::server) == "up");
   // Beast's own container stays empty: nothing reads the fields twice.
   CHECK(p.get().begin() == p.get().end());
+}
+
+TEST_CASE("head fields: count and erase by enum; unknown names are neither counted nor erased", "[head_fields]") {
+  HeadFields f;
+  f.add(bhttp::field::authorization, "Authorization", "Basic YTpi");
+  f.add(bhttp::field::host, "Host", "a");
+  f.add(bhttp::field::unknown, "X-A", "1");
+  f.add(bhttp::field::authorization, "authorization", "Bearer t");
+  f.add(bhttp::field::unknown, "X-B", "2");
+  CHECK(f.count(bhttp::field::authorization) == 2);
+  CHECK(f.count(bhttp::field::unknown) == 0);
+  f.erase(bhttp::field::unknown);
+  CHECK(f.size() == 5);
+  f.erase(bhttp::field::authorization);
+  CHECK(f.count(bhttp::field::authorization) == 0);
+  CHECK(f.first(bhttp::field::authorization).empty());
+  std::vector<std::string> left;
+  for (const auto x : f) left.push_back(std::string(x.name_string()) + ":" + std::string(x.value()));
+  CHECK(left == std::vector<std::string>{"Host:a", "X-A:1", "X-B:2"});
+}
+
+TEST_CASE("request parser: fields flat, the request line and framing from Beast", "[head_fields]") {
+  const std::string head =
+      "POST /p?q HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.0.0.1\r\nCookie: a=1\r\nCookie: b=2\r\n"
+      "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  RequestParser p;
+  const auto check = parse_request_head(head, p);
+  REQUIRE(check.parsed);
+  REQUIRE_FALSE(check.failure);
+  CHECK(p.method() == bhttp::verb::post);
+  CHECK(p.target() == "/p?q");
+  CHECK(p.version() == 11);
+  CHECK(p.chunked());
+  CHECK_FALSE(p.keep_alive());
+  CHECK(p.fields().size() == 6);
+  CHECK(p.fields().first("x-forwarded-for") == "10.0.0.1");
+  CHECK(request_cookie(p.fields(), "b") == "2");
+  p.target("/other");
+  CHECK(p.target() == "/other");
 }

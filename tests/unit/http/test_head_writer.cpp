@@ -29,7 +29,7 @@ struct Parsed {
 
 std::string upstream_head(std::string_view head, const ForwardedBy& by = {"10.0.0.1", "203.0.113.5", "", true}) {
   Parsed p(head);
-  return upstream_request_head(p.parser.get(), p.framing(), by);
+  return upstream_request_head(p.parser, p.framing(), by);
 }
 
 // An upstream's response head as the session has it: through ResponseParser
@@ -117,9 +117,9 @@ TEST_CASE("upstream head: framing (one Content-Length, chunked, the WebSocket ha
                          "Sec-WebSocket-Key: k\r\nSec-WebSocket-Version: 13\r\n\r\n";
   Parsed p(ws);
   const ForwardedBy by{"10.0.0.1", "10.0.0.1", "", false};
-  const auto upgraded = upstream_request_head(p.parser.get(), p.framing(true), by);
+  const auto upgraded = upstream_request_head(p.parser, p.framing(true), by);
   CHECK(upgraded.find("\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n") != std::string::npos);
-  const auto plain = upstream_request_head(p.parser.get(), p.framing(false), by);
+  const auto plain = upstream_request_head(p.parser, p.framing(false), by);
   CHECK(plain.find("Upgrade") == std::string::npos);
   CHECK(plain.find("Sec-WebSocket-Key: k\r\n") != std::string::npos);
 }

@@ -44,7 +44,9 @@ TEST_CASE("request head: an acceptable head parses", "[request_head]") {
   CHECK(r.parsed);
   CHECK(r.line_trusted);
   CHECK(r.used == head.size());
-  CHECK(p.get().target() == "/x");
+  CHECK(p.target() == "/x");
+  CHECK(p.fields().first(bhttp::field::host) == "a");
+  CHECK(p.fields().size() == 2);
   CHECK(p.content_length().value_or(0) == 4);
 }
 
