@@ -133,8 +133,7 @@ asio::awaitable<Step> Session::respond(Exchange& ex, Forwarding& fw) {
   net::Stream& upstream = *fw.exchanged.stream;
   upstream::ResponseParser& rp = *fw.exchanged.response;
   beast::flat_buffer& upstream_buffer = **fw.upstream_buffer;
-  const auto& res = rp.get();
-  const int status = static_cast<int>(res.result_int());
+  const int status = static_cast<int>(rp.status());
   // A 101 is accepted only as the answer to a WebSocket handshake, and only
   // when it switches to WebSocket.
   const bool tunnel = status == 101 && fw.upgrade &&
@@ -162,8 +161,7 @@ asio::awaitable<Step> Session::respond(Exchange& ex, Forwarding& fw) {
   // browser's native sign-in dialog over the app (upstream.browser_basic_challenge).
   const bool strip_challenge = status == 401 && up.browser_basic_challenge == config::BasicChallenge::strip &&
                                rules::is_browser_script(parser_->fields().first(kSecFetchMode));
-  const std::string response_head = client_response_head(res, rp.fields(),
-                                                         ResponseFraming{client_keep, tunnel, rechunk}, hsts,
+  const std::string response_head = client_response_head(rp, ResponseFraming{client_keep, tunnel, rechunk}, hsts,
                                                          ex.request_id, ex.set_cookie, strip_challenge);
   ex.log.status = status;
   ex.keep_alive = client_keep;

@@ -107,16 +107,14 @@ std::string upstream_request_head(const RequestParser& req, const RequestFraming
   return out;
 }
 
-std::string client_response_head(const bhttp::response_header<>& res, const HeadFields& fields,
-                                 const ResponseFraming& framing, const std::string* hsts, std::string_view request_id,
-                                 std::string_view set_cookie, bool strip_basic_challenge) {
+std::string client_response_head(const ResponseParser& res, const ResponseFraming& framing, const std::string* hsts,
+                                 std::string_view request_id, std::string_view set_cookie, bool strip_basic_challenge) {
+  const HeadFields& fields = res.fields();
   const bool replace_id = !request_id.empty();
   const rules::ConnectionNames named = connection_named(fields);
   std::string out;
   out.reserve(512);
-  auto reason = res.reason();
-  if (reason.empty()) reason = bhttp::obsolete_reason(res.result());
-  out.append("HTTP/1.1 ").append(std::to_string(res.result_int())).append(" ").append(reason).append("\r\n");
+  out.append("HTTP/1.1 ").append(std::to_string(res.status())).append(" ").append(res.reason()).append("\r\n");
   for (const auto f : fields) {
     if (hsts && f.name() == bhttp::field::strict_transport_security) continue;
     const auto name = f.name_string();

@@ -6,6 +6,7 @@
 
 #include "http/head_fields.hpp"
 #include "http/request_head.hpp"
+#include "http/response_parser.hpp"
 
 #include <boost/beast/http/message.hpp>
 
@@ -59,10 +60,8 @@ struct ResponseFraming {
 // not empty, is one more Set-Cookie of airgate's own (the session cookie);
 // `strip_basic_challenge` drops `WWW-Authenticate: Basic ...` fields (a
 // browser's script must not raise the native sign-in dialog).
-// `res` gives the status line, `fields` the fields (the upstream's response
-// as ResponseParser parsed it).
-std::string client_response_head(const bhttp::response_header<>& res, const HeadFields& fields,
-                                 const ResponseFraming& framing, const std::string* hsts, std::string_view request_id,
-                                 std::string_view set_cookie = {}, bool strip_basic_challenge = false);
+std::string client_response_head(const ResponseParser& res, const ResponseFraming& framing, const std::string* hsts,
+                                 std::string_view request_id, std::string_view set_cookie = {},
+                                 bool strip_basic_challenge = false);
 
 }  // namespace airgate::http

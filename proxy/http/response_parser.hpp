@@ -2,10 +2,10 @@
 // response_parser<buffer_body> for the status line, the framing (chunked,
 // Content-Length, keep-alive: basic_parser works them out from the bytes)
 // and the body, with the fields kept flat in HeadFields instead of Beast's
-// basic_fields. The message's own field container stays empty: read the
-// fields through fields(), never through get() (get().keep_alive() or
-// get().chunked() would see no field; use the parser's keep_alive() and
-// chunked()).
+// basic_fields. Beast's message is private here (its field container stays
+// empty; message::keep_alive() or chunked() would read it): status(),
+// reason() and fields() are the head, the parser's keep_alive() and
+// chunked() the framing.
 //
 // Header-only: the fuzz target tests/fuzz/fuzz_response_head.cpp runs it.
 #pragma once
@@ -14,14 +14,27 @@
 
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/status.hpp>
+
+#include <string_view>
 
 namespace airgate::http {
 
 class ResponseParser : public bhttp::response_parser<bhttp::buffer_body> {
+  using Base = bhttp::response_parser<bhttp::buffer_body>;
+
  public:
   const HeadFields& fields() const { return fields_; }
+  unsigned status() const { return Base::get().result_int(); }
+  // The reason phrase as sent, else the standard one for the status.
+  std::string_view reason() const {
+    const auto sent = Base::get().reason();
+    const auto r = sent.empty() ? bhttp::obsolete_reason(Base::get().result()) : sent;
+    return std::string_view(r.data(), r.size());
+  }
 
  private:
+  using Base::get;  // the message's fields stay empty: the relay reaches the body through the base class
   // Called once per field, with views into the bytes being parsed (copied).
   void on_field_impl(bhttp::field name, boost::beast::string_view name_string, boost::beast::string_view value,
                      boost::beast::error_code&) override {

@@ -94,7 +94,7 @@ asio::awaitable<void> exchange(Pool& pool, const ExchangeRequest& req, beast::fl
         rec = ec;
         break;
       }
-      const unsigned status = rp->get().result_int();
+      const unsigned status = rp->status();
       if (status >= 200 || status == 101) break;
     }
     if (!rec) co_return;

@@ -48,12 +48,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       fuzz::read_more(in_buffer, input, read_size);
     }
-    const unsigned status = rp->get().result_int();
+    const unsigned status = rp->status();
     if (status >= 200 || status == 101) break;
   }
 
-  auto& res = rp->get();
-  const int status = static_cast<int>(res.result_int());
+  const int status = static_cast<int>(rp->status());
+  (void)rp->reason();
   const bool response_has_body = !(is_head || status == 204 || status == 304 || status == 101);
   const bool close_delimited = response_has_body && !rp->chunked() && !rp->content_length();
   (void)close_delimited;

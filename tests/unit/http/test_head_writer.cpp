@@ -51,8 +51,7 @@ Response response(std::string_view head) {
 std::string client_response_head(const Response& r, const ResponseFraming& framing, const std::string* hsts,
                                  std::string_view request_id, std::string_view set_cookie = {},
                                  bool strip_basic_challenge = false) {
-  return airgate::http::client_response_head(r.p->get(), r.p->fields(), framing, hsts, request_id, set_cookie,
-                                             strip_basic_challenge);
+  return airgate::http::client_response_head(*r.p, framing, hsts, request_id, set_cookie, strip_basic_challenge);
 }
 
 }  // namespace

@@ -92,7 +92,7 @@ TEST_CASE("exchange: interim 1xx responses are skipped, the final head is read",
   REQUIRE_FALSE(run.result.failure);
   REQUIRE(run.result.stream);
   REQUIRE(run.result.response);
-  CHECK(run.result.response->get().result_int() == 200);
+  CHECK(run.result.response->status() == 200);
   CHECK(run.result.response->fields().first("Link").empty());  // the 103's field is not the 200's
   CHECK(run.result.response->fields().size() == 1);            // Content-Length
   CHECK(run.after_head == "hi");
@@ -109,7 +109,7 @@ TEST_CASE("exchange: a 101 ends the wait for the final response", "[exchange]") 
   Run run;
   run_exchange(io, pool, upstream.peer, run);
   REQUIRE_FALSE(run.result.failure);
-  CHECK(run.result.response->get().result_int() == 101);
+  CHECK(run.result.response->status() == 101);
 }
 
 TEST_CASE("exchange: a pooled connection the upstream closed is retried once on a new one", "[exchange]") {
@@ -123,7 +123,7 @@ TEST_CASE("exchange: a pooled connection the upstream closed is retried once on 
   Run run;
   run_exchange(io, pool, upstream.peer, run);
   REQUIRE_FALSE(run.result.failure);
-  CHECK(run.result.response->get().result_int() == 200);
+  CHECK(run.result.response->status() == 200);
   REQUIRE(upstream.heads.size() == 2);  // the same request on both connections
   CHECK(upstream.heads[0] == kRequest);
   CHECK(upstream.heads[1] == kRequest);
