@@ -2,9 +2,8 @@
 // one string, an index of (Beast's field enum, offsets) beside it. What
 // Beast's basic_fields keeps as one heap node per field in a case-insensitive
 // tree, this keeps in one allocation per head, in the order received.
-// Filled by the parsers' on_field_impl (RequestParser in request_head.hpp,
-// ResponseParser in response_parser.hpp); read by the session's steps and
-// the head writers.
+// Filled by FlatParser::on_field_impl (flat_parser.hpp); read by the
+// session's steps and the head writers.
 #pragma once
 
 #include <boost/beast/core/string.hpp>

@@ -9,6 +9,7 @@
 
 #include "core/reason.hpp"
 #include "http/fields.hpp"
+#include "http/flat_parser.hpp"
 #include "http/rules/headers.hpp"
 
 #include <boost/beast/http/buffer_body.hpp>
@@ -23,35 +24,15 @@
 
 namespace airgate::http {
 
-// Beast's request_parser<buffer_body> for the request line, the framing
-// (chunked, Content-Length, keep-alive: basic_parser works them out from the
-// bytes) and the body, with the fields kept flat in fields() (HeadFields:
-// one allocation per head, not a heap node per field in a case-insensitive
-// tree). Beast's message is not reachable from here (get() is private; the
-// body relay reaches it through the base class): its field container stays
-// empty, and message::keep_alive() or chunked() would read it.
-class RequestParser : public bhttp::request_parser<bhttp::buffer_body> {
-  using Base = bhttp::request_parser<bhttp::buffer_body>;
-
+// The client's request: a FlatParser (flat_parser.hpp) with the request
+// line's parts.
+class RequestParser : public FlatParser<true> {
  public:
-  const HeadFields& fields() const { return fields_; }
-  HeadFields& fields() { return fields_; }
-  bhttp::verb method() const { return Base::get().method(); }
-  std::string_view method_string() const { return Base::get().method_string(); }
-  std::string_view target() const { return Base::get().target(); }
-  void target(std::string_view t) { Base::get().target(boost::beast::string_view(t.data(), t.size())); }
-  unsigned version() const { return Base::get().version(); }
-
- private:
-  using Base::get;
-  // Called once per field, with views into the bytes being parsed (copied).
-  void on_field_impl(bhttp::field name, boost::beast::string_view name_string, boost::beast::string_view value,
-                     boost::beast::error_code&) override {
-    fields_.add(name, std::string_view(name_string.data(), name_string.size()),
-                std::string_view(value.data(), value.size()));
-  }
-
-  HeadFields fields_;
+  bhttp::verb method() const { return message().method(); }
+  std::string_view method_string() const { return message().method_string(); }
+  std::string_view target() const { return message().target(); }
+  void target(std::string_view t) { message().target(boost::beast::string_view(t.data(), t.size())); }
+  unsigned version() const { return message().version(); }
 };
 
 // RFC 9112 §2.2: empty lines before the request line are ignored. The number
